@@ -1,0 +1,5 @@
+import sys
+
+from audience_pipelines.cli import main
+
+sys.exit(main())

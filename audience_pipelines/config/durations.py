@@ -1,0 +1,35 @@
+"""Durations written as ``15m``, ``12h``, ``7d`` or ``2w``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer
+
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PATTERN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+
+
+def parse_duration(value: object) -> dt.timedelta:
+    """Parse ``"7d"`` style text (or pass a timedelta through)."""
+    if isinstance(value, dt.timedelta):
+        return value
+    match = _PATTERN.match(str(value))
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"{value!r} is not a duration; use a positive number and a unit: 15m, 12h, 7d, 2w")
+    amount, unit = match.groups()
+    return dt.timedelta(**{_UNITS[unit]: int(amount)})
+
+
+def format_duration(value: dt.timedelta) -> str:
+    """The shortest ``<n><unit>`` text for a timedelta."""
+    seconds = int(value.total_seconds())
+    for suffix, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{suffix}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration)]

