@@ -1,6 +1,5 @@
 """Per-audience Dagster definitions: snapshot and diff assets, their checks, a job and a schedule."""
 
-
 import dagster as dg
 
 from audience_pipelines.config import Audience, DynamicAudience

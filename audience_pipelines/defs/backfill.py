@@ -37,10 +37,17 @@ def backfill_in_process(
         )
         if not result.success:
             failures = [
-                event.step_failure_data.error.message.strip()
+                _root_cause(event.step_failure_data.error)
                 for event in result.all_events
                 if event.is_step_failure and event.step_failure_data.error
             ]
             raise BackfillError(f"{audience} {key}: run {result.run_id} failed: {'; '.join(failures)}")
         results.append(result)
     return results
+
+
+def _root_cause(error: dg.SerializableErrorInfo) -> str:
+    """The innermost error's message: the user's exception rather than Dagster's wrapper."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()

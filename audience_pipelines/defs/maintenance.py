@@ -1,6 +1,5 @@
 """Housekeeping: prune old snapshot partitions by each audience's retention setting."""
 
-
 import dagster as dg
 
 from audience_pipelines.config import ProjectConfig

@@ -36,15 +36,24 @@ def visits(clean_warehouse: sa.Engine) -> sa.Engine:
         conn.execute(sa.text("create table src.visits (user_id int, email text, visited_at timestamptz)"))
         conn.execute(
             sa.text("insert into src.visits values (:u, :email, :at)"),
-            [{"u": u, "email": f"user{u}@example.com", "at": day(d) + dt.timedelta(hours=12)} for u, d in rows],
+            [
+                {"u": u, "email": f"user{u}@example.com", "at": day(d) + dt.timedelta(hours=12)}
+                for u, d in rows
+            ],
         )
     return clean_warehouse
 
 
 def one_day_audience(**overrides) -> DynamicAudience:
     fields = dict(
-        name="daily_visitors", type="dynamic", refresh="daily", window="1d", start="2026-03-01",
-        sql=ACTIVE_SQL, identifiers=["email"], traits=["visits"],
+        name="daily_visitors",
+        type="dynamic",
+        refresh="daily",
+        window="1d",
+        start="2026-03-01",
+        sql=ACTIVE_SQL,
+        identifiers=["email"],
+        traits=["visits"],
     )
     return DynamicAudience.model_validate({**fields, **overrides})
 
@@ -59,7 +68,9 @@ def members(engine: sa.Engine, audience: str, d: int) -> set[str]:
     with engine.connect() as conn:
         return set(
             conn.execute(
-                sa.text(f"select member_key from {SCHEMA}.snapshot_members where audience = :a and partition_start = :s"),
+                sa.text(
+                    f"select member_key from {SCHEMA}.snapshot_members where audience = :a and partition_start = :s"
+                ),
                 {"a": audience, "s": day(d)},
             ).scalars()
         )
@@ -98,8 +109,14 @@ def test_rolling_window_longer_than_the_refresh_looks_back(visits):
 
 def test_static_audience_keeps_its_fixed_range_whatever_the_partition(visits):
     audience = StaticAudience.model_validate(
-        dict(name="early_visitors", type="static", range={"start": "2026-03-01", "end": "2026-03-02"},
-             sql=ACTIVE_SQL, identifiers=["email"], traits=["visits"])
+        dict(
+            name="early_visitors",
+            type="static",
+            range={"start": "2026-03-01", "end": "2026-03-02"},
+            sql=ACTIVE_SQL,
+            identifiers=["email"],
+            traits=["visits"],
+        )
     )
     snapshot(visits, audience, 2)
     snapshot(visits, audience, 4)
@@ -120,8 +137,10 @@ def test_diffs_give_exact_entered_and_exited_sets_across_partitions(visits):
     assert third.exit_ratio == pytest.approx(2 / 3)
     with visits.connect() as conn:
         history = conn.execute(
-            sa.text(f"select partition_key, change from {SCHEMA}.membership_history "
-                    "where audience = :a and member_key = 'u2' order by changed_at"),
+            sa.text(
+                f"select partition_key, change from {SCHEMA}.membership_history "
+                "where audience = :a and member_key = 'u2' order by changed_at"
+            ),
             {"a": audience.name},
         ).all()
     assert [tuple(row) for row in history] == [("2026-03-01", "entered"), ("2026-03-03", "exited")]
@@ -145,7 +164,9 @@ def test_rematerializing_a_partition_replaces_it_exactly(visits):
 def test_a_missing_previous_snapshot_is_an_error_not_an_everyone_left_diff(visits):
     audience = one_day_audience()
     snapshot(visits, audience, 3)
-    with pytest.raises(MissingSnapshotError, match="previous snapshot partition 2026-03-02 was never materialized"):
+    with pytest.raises(
+        MissingSnapshotError, match="previous snapshot partition 2026-03-02 was never materialized"
+    ):
         materialize_diff(visits, audience.name, ref(3), ref(2))
     with pytest.raises(MissingSnapshotError, match="snapshot partition 2026-03-04 has not been materialized"):
         materialize_diff(visits, audience.name, ref(4), ref(3))
@@ -154,7 +175,9 @@ def test_a_missing_previous_snapshot_is_an_error_not_an_everyone_left_diff(visit
 
 def test_duplicate_member_keys_are_reported_with_the_audience_name(visits):
     audience = one_day_audience(sql="select 'same' as member_key, email, 1 as visits from src.visits")
-    with pytest.raises(AudienceSqlError, match="audience 'daily_visitors': its SQL must return one row per member"):
+    with pytest.raises(
+        AudienceSqlError, match="audience 'daily_visitors': its SQL must return one row per member"
+    ):
         snapshot(visits, audience, 1)
 
 
