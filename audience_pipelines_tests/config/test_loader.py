@@ -108,5 +108,5 @@ def test_yaml_syntax_errors_give_the_line(tmp_path):
 
 
 def test_missing_file_names_the_path(tmp_path):
-    with pytest.raises(ConfigError, match="nowhere.yaml: configuration file not found"):
+    with pytest.raises(ConfigError, match=r"nowhere\.yaml: configuration file not found"):
         load_config(tmp_path / "nowhere.yaml")

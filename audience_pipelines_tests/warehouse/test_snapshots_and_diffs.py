@@ -69,7 +69,8 @@ def members(engine: sa.Engine, audience: str, d: int) -> set[str]:
         return set(
             conn.execute(
                 sa.text(
-                    f"select member_key from {SCHEMA}.snapshot_members where audience = :a and partition_start = :s"
+                    f"select member_key from {SCHEMA}.snapshot_members "
+                    "where audience = :a and partition_start = :s"
                 ),
                 {"a": audience, "s": day(d)},
             ).scalars()
