@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from audience_pipelines.embedded import EmbeddedPostgres, start_embedded_postgres
 from audience_pipelines.warehouse import SCHEMA, ensure_schema, get_engine
 
+pytest_plugins = ["audience_pipelines_tests.sync_world"]
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from audience_pipelines.cli import commands
+from audience_pipelines.cli import commands, demo
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,9 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER, help="extra arguments for `dagster dev`")
     dev.set_defaults(handler=commands.dev)
 
-    demo = sub.add_parser("demo", help="load demo data, backfill every example audience, print a summary")
-    demo.add_argument("--users", type=int, default=None, help="demo profiles to generate (default 20,000)")
-    demo.set_defaults(handler=commands.demo)
+    demo_parser = sub.add_parser("demo", help="load demo data, backfill and sync the example audiences")
+    demo_parser.add_argument("--users", type=int, default=None, help="demo profiles to generate (default 20,000)")
+    demo_parser.set_defaults(handler=demo.run)
 
     validate = sub.add_parser("validate", help="check the configuration file and exit non-zero on errors")
     validate.set_defaults(handler=commands.validate)
@@ -33,6 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
     demo_data.add_argument("--seed", type=int, default=None)
     demo_data.add_argument("--replace", action="store_true")
     demo_data.set_defaults(handler=commands.demo_data)
+
+    runs = sub.add_parser("runs", help="recent sync runs: status, counts, last synced, next scheduled run")
+    runs.add_argument("--sync", help="only this sync")
+    runs.add_argument("--limit", type=int, default=10, help="runs per sync (default 10)")
+    runs.set_defaults(handler=commands.runs)
+
+    sync_now = sub.add_parser("sync", help="run one sync now (manual trigger, subject to its cooldown)")
+    sync_now.add_argument("name", help="the sync's name")
+    sync_now.set_defaults(handler=commands.sync_now)
+
+    identifiers = sub.add_parser("identifiers", help="identifier tools")
+    identifiers_sub = identifiers.add_subparsers(dest="identifiers_command", required=True)
+    normalize = identifiers_sub.add_parser("normalize", help="show how a value is normalized and hashed")
+    normalize.add_argument("--platform", required=True, help="meta, google, ga4, tiktok, webhook")
+    normalize.add_argument("--type", required=True, dest="identifier_type", help="email, phone, first_name, ...")
+    normalize.add_argument("--region", default="US", help="default phone region (default US)")
+    normalize.add_argument("value")
+    normalize.set_defaults(handler=commands.identifiers_normalize)
 
     prune = sub.add_parser("prune", help="prune snapshot partitions past each audience's retention")
     prune.set_defaults(handler=commands.prune)

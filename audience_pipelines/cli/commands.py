@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
-import sqlalchemy as sa
 
-from audience_pipelines.config import ConfigError, load_config
+from audience_pipelines.cli.syncs import CooldownError, print_runs, run_manual_sync
+from audience_pipelines.config import ConfigError, MissingSecretError, load_config
 from audience_pipelines.defs import build_definitions
-from audience_pipelines.defs.backfill import BackfillError, backfill_in_process
-from audience_pipelines.defs.partitions import audience_partitions
+from audience_pipelines.defs.backfill import BackfillError
 from audience_pipelines.embedded import SetupError, prepare_environment
+from audience_pipelines.sandbox.local import start_sandbox
 from audience_pipelines.warehouse import (
-    SCHEMA,
     AudienceSqlError,
     MissingSnapshotError,
     ensure_schema,
@@ -28,7 +26,15 @@ from audience_pipelines.warehouse import (
 )
 
 PROJECT_DIR_ENV = "AUDIENCE_PIPELINES_PROJECT_DIR"
-UserFacingError = (ConfigError, SetupError, BackfillError, AudienceSqlError, MissingSnapshotError)
+UserFacingError = (
+    ConfigError,
+    SetupError,
+    BackfillError,
+    AudienceSqlError,
+    MissingSnapshotError,
+    MissingSecretError,
+    CooldownError,
+)
 
 
 def project_dir() -> Path:
@@ -41,7 +47,12 @@ def project_dir() -> Path:
 
 def validate(args: argparse.Namespace) -> int:
     config = load_config()
-    print(f"ok: {len(config.audiences)} audience(s): " + ", ".join(a.name for a in config.audiences))
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(
+        f"ok: {len(config.audiences)} audience(s), {len(config.destinations)} destination(s), "
+        f"{len(config.syncs)} sync(s)"
+    )
     return 0
 
 
@@ -89,44 +100,43 @@ def prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo(args: argparse.Namespace) -> int:
-    from audience_pipelines.demo.data import DEMO_END_DATE, DemoDataSpec, load_demo_data
-
-    settings = prepare_environment(project_dir())
-    config = load_config()
+def runs(args: argparse.Namespace) -> int:
+    prepare_environment(project_dir())
     engine = get_engine(warehouse_url())
-    spec = DemoDataSpec(users=args.users) if args.users else DemoDataSpec()
-    data = load_demo_data(engine, spec)
-    print(
-        f"Demo data {'generated' if data.created else 'already loaded'}: {data.profiles:,} profiles, "
-        f"{data.visitors:,} visitors, {data.events:,} events up to {DEMO_END_DATE}"
-    )
-    defs = build_definitions(config)
-    demo_until = dt.datetime.combine(DEMO_END_DATE + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    with dg.DagsterInstance.get() as instance:
-        for audience in config.audiences:
-            if audience.status == "draft":
-                continue
-            keys = audience_partitions(audience).get_partition_keys(current_time=demo_until)
-            print(
-                f"Backfilling {audience.name}: {len(keys)} partition(s) {keys[0]} .. {keys[-1]}", flush=True
-            )
-            backfill_in_process(defs, audience.name, keys, instance, label="demo")
-    print_summary(engine, [a.name for a in config.audiences])
-    print(f"\nRuns are stored in {settings.dagster_home}; open them with: audience-pipelines dev")
+    ensure_schema(engine)
+    print_runs(engine, load_config(), args.sync, args.limit)
     return 0
 
 
-def print_summary(engine: sa.Engine, audiences: list[str]) -> None:
-    """Per audience and partition: members, entered, exited."""
-    query = sa.text(
-        f"""select partition_key, member_count, entered, exited from {SCHEMA}.diff_partitions
-            where audience = :audience order by partition_start"""
-    )
-    with engine.connect() as conn:
-        for name in audiences:
-            rows = conn.execute(query, {"audience": name}).all()
-            print(f"\n{name}")
-            print(f"  {'partition':<18}{'members':>10}{'entered':>10}{'exited':>10}")
-            for row in rows:
-                print(f"  {row.partition_key:<18}{row.member_count:>10,}{row.entered:>10,}{row.exited:>10,}")
+def sync_now(args: argparse.Namespace) -> int:
+    settings = prepare_environment(project_dir())
+    config = load_config()
+    engine = get_engine(warehouse_url())
+    ensure_schema(engine)
+    sandbox = start_sandbox() if settings.embedded else None
+    try:
+        with dg.DagsterInstance.get() as instance:
+            result = run_manual_sync(build_definitions(config), engine, config, args.name, instance)
+        print_runs(engine, config, args.name, 1)
+    finally:
+        if sandbox:
+            sandbox.stop()
+    return 0 if result.success else 1
+
+
+def identifiers_normalize(args: argparse.Namespace) -> int:
+    from audience_pipelines.identity import explain
+
+    try:
+        shown = explain(args.platform, args.identifier_type, args.value, default_region=args.region)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if shown.reason:
+        print(f"dropped: {shown.reason} (the value is not sent)")
+        return 1
+    print(f"normalized: {shown.normalized}")
+    if shown.hashed_by_platform:
+        print(f"sha256:     {shown.hashed}")
+    else:
+        print(f"{args.platform} receives this {args.identifier_type} unhashed")
+    return 0

@@ -52,7 +52,7 @@ def _describe(path: Path, raw: dict[str, Any], error: Any) -> str:
     loc = list(error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if not loc:
-        return f"  {path.name}: {message}"
+        return "\n".join(f"  {path.name}: {line}" for line in message.splitlines())
     section = str(loc.pop(0))
     if section not in _SECTION_ITEM or not loc or not isinstance(loc[0], int):
         return f"  {path.name}: field '{'.'.join(map(str, [section, *loc]))}': {message}"

@@ -32,9 +32,7 @@ def _valid_refresh(value: str) -> str:
     value = value.strip()
     cron = cron_for(value)
     if len(cron.split()) != 5:
-        raise ValueError(
-            f"{value!r} is neither a preset ({', '.join(PRESETS)}) nor a 5-field cron expression"
-        )
+        raise ValueError(f"{value!r} is neither a preset ({', '.join(PRESETS)}) nor a 5-field cron expression")
     try:
         dg.TimeWindowPartitionsDefinition(
             cron_schedule=cron, start=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), fmt="%Y-%m-%d-%H:%M"
@@ -45,3 +43,15 @@ def _valid_refresh(value: str) -> str:
 
 
 Refresh = Annotated[str, AfterValidator(_valid_refresh)]
+
+
+def next_tick(refresh: str, now: dt.datetime) -> dt.datetime:
+    """The first tick of a refresh preset or cron expression strictly after ``now`` (UTC)."""
+    partitions = dg.TimeWindowPartitionsDefinition(
+        cron_schedule=cron_for(refresh),
+        start=now - dt.timedelta(days=32),
+        fmt="%Y-%m-%d-%H:%M",
+        timezone="UTC",
+    )
+    last = partitions.time_window_for_partition_key(partitions.get_partition_keys(current_time=now)[-1])
+    return partitions.get_next_partition_window(last.end, respect_bounds=False).end

@@ -75,7 +75,7 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
             partition_key=context.partition_key,
             partition_start=window.start,
             partition_end=window.end,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
         context.log.info(
             f"{name} {context.partition_key}: {result.member_count} members "
@@ -137,7 +137,7 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
             name,
             PartitionRef(context.partition_key, start),
             previous,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
         context.log.info(
             f"{name} {context.partition_key}: {result.entered} entered, {result.exited} exited "
@@ -168,7 +168,6 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
     job = dg.define_asset_job(
         refresh_job_name(name),
         selection=dg.AssetSelection.assets(snapshot, diff),
-        partitions_def=partitions,
         description=f"Snapshot and diff '{name}' for one partition.",
         tags={"audience": name},
     )
@@ -180,9 +179,7 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
                 name=f"{name}_schedule",
                 description=f"Refresh '{name}' {audience.refresh}.",
                 default_status=(
-                    dg.DefaultScheduleStatus.RUNNING
-                    if audience.is_active
-                    else dg.DefaultScheduleStatus.STOPPED
+                    dg.DefaultScheduleStatus.RUNNING if audience.is_active else dg.DefaultScheduleStatus.STOPPED
                 ),
             )
         )

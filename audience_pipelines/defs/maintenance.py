@@ -12,9 +12,7 @@ def build_maintenance_defs(config: ProjectConfig) -> dg.Definitions:
     """A daily job that prunes snapshots older than each audience's ``retention``."""
     retained = [a for a in config.audiences if a.retention is not None]
 
-    @dg.op(
-        description="Delete snapshot partitions past their audience's retention (membership history stays)."
-    )
+    @dg.op(description="Delete snapshot partitions past their audience's retention (membership history stays).")
     def prune_old_snapshots(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> None:
         for audience in retained:
             pruned = prune_snapshots(warehouse.engine(), audience.name, audience.retention)

@@ -35,9 +35,7 @@ def audience_partitions(audience: Audience) -> dg.TimeWindowPartitionsDefinition
     )
 
 
-def previous_partition(
-    partitions: dg.TimeWindowPartitionsDefinition, start: dt.datetime
-) -> PartitionRef | None:
+def previous_partition(partitions: dg.TimeWindowPartitionsDefinition, start: dt.datetime) -> PartitionRef | None:
     """The partition before the one starting at ``start`` (None for the first partition)."""
     window = partitions.get_prev_partition_window(start)
     if window is None:

@@ -96,8 +96,7 @@ def materialize_diff(
         for table in ("membership_changes", "diff_partitions"):
             conn.execute(
                 sa.text(
-                    f"delete from {SCHEMA}.{table} where audience = :audience "
-                    "and partition_start = :current_start"
+                    f"delete from {SCHEMA}.{table} where audience = :audience and partition_start = :current_start"
                 ),
                 params,
             )

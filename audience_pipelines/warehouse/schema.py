@@ -52,7 +52,63 @@ create table if not exists {SCHEMA}.membership_changes (
     change text not null check (change in ('entered', 'exited')),
     primary key (audience, partition_start, member_key)
 );
-create index if not exists membership_changes_member_idx on {SCHEMA}.membership_changes (member_key);
+create index if not exists membership_changes_member_idx
+    on {SCHEMA}.membership_changes (audience, member_key, partition_start);
+
+create table if not exists {SCHEMA}.sync_ledger (
+    sync text not null,
+    member_key text not null,
+    status text not null check (status in ('sent', 'tracked')),
+    fields jsonb not null,
+    source_fingerprint text not null,
+    partition_key text not null,
+    updated_at timestamptz not null default now(),
+    primary key (sync, member_key)
+);
+
+create table if not exists {SCHEMA}.sync_state (
+    sync text primary key,
+    list_id text,
+    list_name text,
+    list_url text,
+    partition_key text,
+    partition_start timestamptz,
+    snapshot_computed_at timestamptz,
+    synced_at timestamptz
+);
+
+create table if not exists {SCHEMA}.sync_runs (
+    run_id text primary key,
+    sync text not null,
+    destination text not null,
+    audience text not null,
+    trigger text not null,
+    partition_key text,
+    status text not null check (status in ('running', 'success', 'partial', 'failed', 'skipped')),
+    planned_adds bigint not null default 0,
+    planned_removes bigint not null default 0,
+    sent bigint not null default 0,
+    accepted bigint not null default 0,
+    rejected bigint not null default 0,
+    skipped_invalid bigint not null default 0,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    duration_seconds double precision,
+    error_summary text,
+    dagster_run_id text
+);
+create index if not exists sync_runs_sync_idx on {SCHEMA}.sync_runs (sync, started_at desc);
+
+create table if not exists {SCHEMA}.sync_rejections (
+    run_id text not null,
+    sync text not null,
+    member_key text,
+    operation text not null,
+    reason text not null,
+    message text not null default '',
+    recorded_at timestamptz not null default now()
+);
+create index if not exists sync_rejections_run_idx on {SCHEMA}.sync_rejections (run_id);
 
 create or replace view {SCHEMA}.membership_history as
 select c.audience, c.member_key, c.change, d.partition_key, c.partition_start as changed_at, d.computed_at

@@ -194,10 +194,7 @@ def prune_snapshots(engine: sa.Engine, audience: str, keep: dt.timedelta) -> int
         )
         for table in ("snapshot_members", "snapshot_partitions"):
             conn.execute(
-                sa.text(
-                    f"delete from {SCHEMA}.{table} where audience = :audience "
-                    "and partition_start = any(:starts)"
-                ),
+                sa.text(f"delete from {SCHEMA}.{table} where audience = :audience and partition_start = any(:starts)"),
                 {"audience": audience, "starts": doomed},
             )
         return len(doomed)

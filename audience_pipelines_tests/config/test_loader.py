@@ -75,9 +75,7 @@ def test_errors_name_file_audience_and_field(tmp_path, change, field, message):
 
 
 def test_missing_fields_and_wrong_type_are_named(tmp_path):
-    error = error_of(
-        tmp_path, "audiences:\n  - name: a\n    type: sometimes\n  - name: b\n    type: dynamic\n"
-    )
+    error = error_of(tmp_path, "audiences:\n  - name: a\n    type: sometimes\n  - name: b\n    type: dynamic\n")
     assert "audience 'a' (item 1): field 'type'" in error
     assert "audience 'b' (item 2): field 'refresh': Field required" in error
     assert "audience 'b' (item 2): field 'sql': Field required" in error
@@ -92,14 +90,12 @@ def test_static_range_must_be_ordered(tmp_path):
         sql: select 1 as member_key
     """
     error = error_of(tmp_path, text)
-    assert (
-        "audience 'fixed' (item 1): field 'range': end (2026-01-01) must be after start (2026-02-01)" in error
-    )
+    assert "audience 'fixed' (item 1): field 'range': end (2026-01-01) must be after start (2026-02-01)" in error
 
 
 def test_duplicate_names_are_reported_with_their_items(tmp_path):
     text = VALID + VALID.split("audiences:\n", 1)[1]
-    assert "names must be unique; repeated: 'buyers' (items 1, 2)" in error_of(tmp_path, text)
+    assert "audiences: audience name 'buyers' is used by items 1, 2" in error_of(tmp_path, text)
 
 
 def test_yaml_syntax_errors_give_the_line(tmp_path):

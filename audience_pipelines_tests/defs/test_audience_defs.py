@@ -44,10 +44,7 @@ def visits(clean_warehouse: sa.Engine) -> sa.Engine:
         conn.execute(sa.text("create table src.visits (user_id int, email text, visited_at timestamptz)"))
         conn.execute(
             sa.text("insert into src.visits values (:u, :e, :at)"),
-            [
-                {"u": u, "e": f"u{u}@example.com", "at": dt.datetime(2026, 3, d, 9, tzinfo=dt.UTC)}
-                for u, d in rows
-            ],
+            [{"u": u, "e": f"u{u}@example.com", "at": dt.datetime(2026, 3, d, 9, tzinfo=dt.UTC)} for u, d in rows],
         )
     return clean_warehouse
 
@@ -64,9 +61,7 @@ def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, partition: s
     return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
 
 
-def test_backfill_materializes_snapshots_and_diffs_in_the_postgres_instance(
-    visits, warehouse_url, dagster_instance
-):
+def test_backfill_materializes_snapshots_and_diffs_in_the_postgres_instance(visits, warehouse_url, dagster_instance):
     defs = definitions(warehouse_url, audience("visitors"))
     keys = ["2026-03-01", "2026-03-02", "2026-03-03"]
     results = backfill_in_process(defs, "visitors", keys, dagster_instance)
@@ -83,13 +78,9 @@ def test_backfill_materializes_snapshots_and_diffs_in_the_postgres_instance(
 
 def test_asset_checks_flag_small_audiences_and_mass_exits(visits, warehouse_url, dagster_instance):
     defs = definitions(warehouse_url, audience("visitors", min_size=3, max_exit_ratio=0.4))
-    results = backfill_in_process(
-        defs, "visitors", ["2026-03-01", "2026-03-02", "2026-03-03"], dagster_instance
-    )
+    results = backfill_in_process(defs, "visitors", ["2026-03-01", "2026-03-02", "2026-03-03"], dagster_instance)
     checks = {
-        (e.asset_check_key.name, i): e.passed
-        for i, r in enumerate(results)
-        for e in r.get_asset_check_evaluations()
+        (e.asset_check_key.name, i): e.passed for i, r in enumerate(results) for e in r.get_asset_check_evaluations()
     }
     assert checks[("min_size", 1)] is False  # 2 members < 3
     assert checks[("not_empty", 1)] is True
@@ -97,9 +88,7 @@ def test_asset_checks_flag_small_audiences_and_mass_exits(visits, warehouse_url,
     assert checks[("exit_ratio", 2)] is False  # u2 left on day 3: 1 of 2 = 50% > 40%
 
 
-def test_a_diff_whose_previous_partition_was_never_built_fails_clearly(
-    visits, warehouse_url, dagster_instance
-):
+def test_a_diff_whose_previous_partition_was_never_built_fails_clearly(visits, warehouse_url, dagster_instance):
     defs = definitions(warehouse_url, audience("visitors"))
     with pytest.raises(BackfillError, match="previous snapshot partition 2026-03-01 was never materialized"):
         backfill_in_process(defs, "visitors", ["2026-03-02"], dagster_instance)

@@ -36,10 +36,7 @@ def visits(clean_warehouse: sa.Engine) -> sa.Engine:
         conn.execute(sa.text("create table src.visits (user_id int, email text, visited_at timestamptz)"))
         conn.execute(
             sa.text("insert into src.visits values (:u, :email, :at)"),
-            [
-                {"u": u, "email": f"user{u}@example.com", "at": day(d) + dt.timedelta(hours=12)}
-                for u, d in rows
-            ],
+            [{"u": u, "email": f"user{u}@example.com", "at": day(d) + dt.timedelta(hours=12)} for u, d in rows],
         )
     return clean_warehouse
 
@@ -69,8 +66,7 @@ def members(engine: sa.Engine, audience: str, d: int) -> set[str]:
         return set(
             conn.execute(
                 sa.text(
-                    f"select member_key from {SCHEMA}.snapshot_members "
-                    "where audience = :a and partition_start = :s"
+                    f"select member_key from {SCHEMA}.snapshot_members where audience = :a and partition_start = :s"
                 ),
                 {"a": audience, "s": day(d)},
             ).scalars()
@@ -165,9 +161,7 @@ def test_rematerializing_a_partition_replaces_it_exactly(visits):
 def test_a_missing_previous_snapshot_is_an_error_not_an_everyone_left_diff(visits):
     audience = one_day_audience()
     snapshot(visits, audience, 3)
-    with pytest.raises(
-        MissingSnapshotError, match="previous snapshot partition 2026-03-02 was never materialized"
-    ):
+    with pytest.raises(MissingSnapshotError, match="previous snapshot partition 2026-03-02 was never materialized"):
         materialize_diff(visits, audience.name, ref(3), ref(2))
     with pytest.raises(MissingSnapshotError, match="snapshot partition 2026-03-04 has not been materialized"):
         materialize_diff(visits, audience.name, ref(4), ref(3))
@@ -176,9 +170,7 @@ def test_a_missing_previous_snapshot_is_an_error_not_an_everyone_left_diff(visit
 
 def test_duplicate_member_keys_are_reported_with_the_audience_name(visits):
     audience = one_day_audience(sql="select 'same' as member_key, email, 1 as visits from src.visits")
-    with pytest.raises(
-        AudienceSqlError, match="audience 'daily_visitors': its SQL must return one row per member"
-    ):
+    with pytest.raises(AudienceSqlError, match="audience 'daily_visitors': its SQL must return one row per member"):
         snapshot(visits, audience, 1)
 
 

@@ -1,0 +1,76 @@
+"""``audience-pipelines runs`` and ``audience-pipelines sync``: run history and the manual trigger."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import sqlalchemy as sa
+
+from audience_pipelines.config import FOLLOW, ProjectConfig, SyncConfig
+from audience_pipelines.config.audiences import DynamicAudience
+from audience_pipelines.config.durations import format_duration
+from audience_pipelines.config.refresh import next_tick
+from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
+from audience_pipelines.warehouse.sync_runs import get_state, last_manual_run_started, recent_runs
+
+
+class CooldownError(RuntimeError):
+    """A manual trigger came before the sync's cooldown elapsed."""
+
+
+def next_run_text(config: ProjectConfig, sync: SyncConfig, now: dt.datetime) -> str:
+    """When the sync will next run, in words."""
+    if not sync.is_active:
+        return "paused"
+    if sync.schedule != FOLLOW:
+        return f"{next_tick(sync.schedule, now):%Y-%m-%d %H:%M} UTC (schedule {sync.schedule})"
+    audience = config.audience(sync.audience)
+    if isinstance(audience, DynamicAudience) and audience.status == "active":
+        return f"after the refresh at {next_tick(audience.refresh, now):%Y-%m-%d %H:%M} UTC"
+    return "when the audience is next materialized"
+
+
+def print_runs(engine: sa.Engine, config: ProjectConfig, sync_name: str | None, limit: int) -> None:
+    now = dt.datetime.now(dt.UTC)
+    syncs = [config.sync(sync_name)] if sync_name else config.syncs
+    with engine.connect() as conn:
+        for sync in syncs:
+            state = get_state(conn, sync.name)
+            synced = f"{state.synced_at:%Y-%m-%d %H:%M} UTC to {state.partition_key}" if state.synced_at else "never"
+            print(f"\n{sync.name}  ({sync.audience} -> {sync.destination}, {sync.type} sync, {sync.mode})")
+            print(f"  last synced: {synced}   next run: {next_run_text(config, sync, now)}")
+            header = f"  {'started (UTC)':<17}{'trigger':<9}{'status':<9}{'partition':<12}"
+            print(header + f"{'+plan':>7}{'-plan':>7}{'sent':>7}{'ok':>7}{'rej':>6}{'inval':>6}{'secs':>7}  note")
+            for run in recent_runs(conn, sync.name, limit):
+                c = run.counts
+                seconds = f"{run.duration_seconds:.1f}" if run.duration_seconds is not None else "-"
+                print(
+                    f"  {run.started_at:%Y-%m-%d %H:%M} {run.trigger:<9}{run.status:<9}{run.partition_key or '-':<12}"
+                    f"{c.planned_adds:>7}{c.planned_removes:>7}{c.sent:>7}{c.accepted:>7}{c.rejected:>6}"
+                    f"{c.skipped_invalid:>6}{seconds:>7}  {(run.error_summary or '')[:120]}"
+                )
+
+
+def check_cooldown(engine: sa.Engine, sync: SyncConfig, now: dt.datetime) -> None:
+    with engine.connect() as conn:
+        last = last_manual_run_started(conn, sync.name)
+    if last is not None and now - last < sync.cooldown:
+        allowed = last + sync.cooldown
+        raise CooldownError(
+            f"sync '{sync.name}' was triggered manually at {last:%H:%M:%S} UTC; its cooldown is "
+            f"{format_duration(sync.cooldown)}, so the next manual run is allowed at {allowed:%H:%M:%S} UTC"
+        )
+
+
+def run_manual_sync(
+    defs: dg.Definitions, engine: sa.Engine, config: ProjectConfig, name: str, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """Run a sync now through its Dagster job (recorded in the instance), unless it is paused or cooling down."""
+    sync = config.sync(name)
+    if not sync.is_active:
+        raise CooldownError(f"sync '{name}' is paused; set status: active to run it")
+    check_cooldown(engine, sync, dt.datetime.now(dt.UTC))
+    run_config, tags = sync_run_request_parts(sync, "manual")
+    job = defs.resolve_job_def(sync_job_name(sync.destination, sync.type))
+    return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)

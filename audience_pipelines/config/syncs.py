@@ -1,0 +1,80 @@
+"""Syncs: which audience goes to which destination, how, and how often."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from audience_pipelines.config.audiences import ColumnName, Name, StrictModel
+from audience_pipelines.config.durations import Duration
+from audience_pipelines.config.refresh import PRESETS, Refresh
+
+FOLLOW = "follow"
+
+
+def _schedule(value: str) -> str:
+    return value if value == FOLLOW else Refresh.__metadata__[0].func(value)
+
+
+SyncSchedule = Annotated[str, AfterValidator(_schedule)]
+
+
+class ListTargetConfig(StrictModel):
+    """The destination list: an existing id, or a name to find or create on the first run."""
+
+    list_id: str | None = None
+    name: str | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ListTargetConfig:
+        if bool(self.list_id) == bool(self.name):
+            raise ValueError("give exactly one of list_id (an existing list) or name (found or created)")
+        return self
+
+
+class SyncConfig(StrictModel):
+    """One audience pushed to one destination."""
+
+    name: Name
+    audience: Name
+    destination: Name
+    type: Literal["list", "event"]
+    mode: Literal["mirror", "additive", "subtractive"] = "mirror"
+    target: ListTargetConfig | None = None
+    identifiers: dict[ColumnName, str] = Field(min_length=1, description="audience column -> destination field")
+    fields: dict[ColumnName, str] = Field(default_factory=dict, description="extra audience columns to send")
+    schedule: SyncSchedule = Field(default=FOLLOW, description=f"'{FOLLOW}', a preset ({', '.join(PRESETS)}) or cron")
+    status: Literal["active", "paused"] = "active"
+    min_size: int = Field(default=0, ge=0, description="refuse a run that would leave fewer members")
+    max_exit_ratio: float = Field(default=0.5, gt=0, le=1, description="refuse a run removing more than this")
+    cooldown: Duration = Field(default=dt.timedelta(minutes=15), description="between manual triggers")
+    default_phone_region: str = Field(
+        default="US",
+        pattern=r"^[A-Z]{2}$",
+        description="region for phone numbers written without a country code",
+    )
+    added_event: str = "added_to_segment"
+    removed_event: str = "removed_from_segment"
+
+    @model_validator(mode="after")
+    def _list_needs_target(self) -> SyncConfig:
+        if self.type == "list" and self.target is None:
+            raise ValueError("a list sync needs a target (list_id or name)")
+        if self.type == "event" and self.target is not None:
+            raise ValueError("an event sync has no target list")
+        return self
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def adds(self) -> bool:
+        return self.mode in ("mirror", "additive")
+
+    @property
+    def removes(self) -> bool:
+        return self.mode in ("mirror", "subtractive")

@@ -1,0 +1,121 @@
+"""The ops every sync job is made of: plan, then list sync or event sync, then record.
+
+They are defined once and shared by every destination's jobs; the loaded configuration reaches them as the
+``project`` resource.
+"""
+
+import dagster as dg
+
+from audience_pipelines.config import ProjectConfig, SyncConfig
+from audience_pipelines.defs.resources import WarehouseResource
+from audience_pipelines.sync.plan import SyncPlan
+from audience_pipelines.sync.runner import SyncFailed, SyncResult
+from audience_pipelines.sync.service import GuardBlocked, begin_run, complete_run, push_run
+
+PROJECT_RESOURCE = "project"
+
+
+def destination_asset_key(sync: SyncConfig) -> dg.AssetKey:
+    return dg.AssetKey(["destinations", sync.destination, sync.name])
+
+
+class SyncRunConfig(dg.Config):
+    """Which sync a run executes and what started it."""
+
+    sync: str
+    trigger: str = "sensor"
+
+
+@dg.op(
+    description="Plan from the newest snapshot against the sync's ledger; apply the guards.",
+    required_resource_keys={PROJECT_RESOURCE, "warehouse"},
+)
+def plan(context: dg.OpExecutionContext, config: SyncRunConfig) -> SyncPlan:
+    project, warehouse = _resources(context)
+    try:
+        planned = begin_run(warehouse.engine(), project, config.sync, run_id=context.run.run_id, trigger=config.trigger)
+    except GuardBlocked as blocked:
+        raise dg.Failure(description=str(blocked), allow_retries=False) from None
+    if planned.skip_reason:
+        context.log.info(f"{config.sync}: skipped: {planned.skip_reason}")
+    else:
+        context.log.info(
+            f"{config.sync}: to snapshot {planned.snapshot.partition_key}: {planned.adds} to add, "
+            f"{planned.removes} to remove; the destination holds {planned.held}"
+        )
+    return planned
+
+
+def _resources(context: dg.OpExecutionContext) -> tuple[ProjectConfig, WarehouseResource]:
+    return getattr(context.resources, PROJECT_RESOURCE), context.resources.warehouse
+
+
+def _push(context: dg.OpExecutionContext, planned: SyncPlan) -> SyncResult | None:
+    if planned.skip_reason:
+        return None
+    project, warehouse = _resources(context)
+    try:
+        return push_run(warehouse.engine(), project, planned, run_id=context.run.run_id, log=context.log.info)
+    except SyncFailed as failure:
+        raise dg.Failure(
+            description=str(failure),
+            metadata={"sent": failure.counts.sent, "accepted": failure.counts.accepted},
+            allow_retries=False,
+        ) from None
+
+
+@dg.op(
+    description="Send the planned adds and removes as list updates, checkpointing each acknowledged batch.",
+    required_resource_keys={PROJECT_RESOURCE, "warehouse"},
+)
+def list_sync(context: dg.OpExecutionContext, planned: SyncPlan) -> SyncResult | None:
+    return _push(context, planned)
+
+
+@dg.op(
+    description="Send added_to_segment / removed_from_segment events, checkpointing each acknowledged batch.",
+    required_resource_keys={PROJECT_RESOURCE, "warehouse"},
+)
+def event_sync(context: dg.OpExecutionContext, planned: SyncPlan) -> SyncResult | None:
+    return _push(context, planned)
+
+
+@dg.op(
+    description="Record the snapshot the destination now reflects and materialize the destination audience.",
+    required_resource_keys={PROJECT_RESOURCE, "warehouse"},
+    out={},
+)
+def record(context: dg.OpExecutionContext, planned: SyncPlan, result: SyncResult | None):
+    if result is None:
+        return
+    project, warehouse = _resources(context)
+    status = complete_run(warehouse.engine(), planned, result, run_id=context.run.run_id)
+    yield dg.AssetMaterialization(
+        asset_key=destination_asset_key(project.sync(planned.sync)),
+        partition=planned.snapshot.partition_key,
+        metadata=materialization_metadata(status, result),
+    )
+    counts = result.counts
+    context.log.info(f"{planned.sync}: {status}: {counts.accepted} accepted, {counts.rejected} rejected")
+
+
+def materialization_metadata(status: str, result: SyncResult) -> dict[str, object]:
+    """Numeric metadata the UI plots per partition, plus the destination list."""
+    counts = result.counts
+    metadata: dict[str, object] = {
+        "status": status,
+        "planned_adds": counts.planned_adds,
+        "planned_removes": counts.planned_removes,
+        "sent": counts.sent,
+        "accepted": counts.accepted,
+        "rejected": counts.rejected,
+        "skipped_invalid": counts.skipped_invalid,
+        "batches": result.batches,
+        "duration_seconds": round(result.seconds, 3),
+        **{f"dropped/{key}": count for key, count in sorted(result.drop_counts.items())},
+    }
+    if result.list_ref is not None:
+        metadata["list_id"] = result.list_ref.id
+        if result.list_ref.url:
+            metadata["list_url"] = dg.MetadataValue.url(result.list_ref.url)
+    return metadata

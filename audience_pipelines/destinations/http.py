@@ -1,0 +1,155 @@
+"""HTTP for destinations: one ``requests.Session`` per run, timeouts, TLS verification, and retries
+driven by each platform's own rate-limit signals."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from audience_pipelines.destinations.base import DestinationError, FailureKind
+from audience_pipelines.privacy import mask_secrets, scrub_pii
+
+Classifier = Callable[[requests.Response], DestinationError | None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying: exponential backoff, or exactly the wait the platform asks for.
+
+    A platform that asks for a longer wait than ``max_wait`` ends the run with a throttled failure
+    instead of holding a worker; the next run resumes from the ledger.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    max_wait: float = 300.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), if present."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def default_classifier(response: requests.Response) -> DestinationError | None:
+    """Generic HTTP semantics; platforms override where their contract differs."""
+    status = response.status_code
+    if status < 400:
+        return None
+    detail = scrub_pii(response.text[:300])
+    if status == 429:
+        return DestinationError(
+            FailureKind.THROTTLED,
+            f"HTTP 429: {detail}",
+            retry_after=retry_after_seconds(response),
+            status=status,
+        )
+    if status in (408, 425) or status >= 500:
+        return DestinationError(
+            FailureKind.RETRYABLE,
+            f"HTTP {status}: {detail}",
+            retry_after=retry_after_seconds(response),
+            status=status,
+        )
+    if status in (401, 403):
+        return DestinationError(FailureKind.AUTHENTICATION, f"HTTP {status}: {detail}", status=status)
+    return DestinationError(FailureKind.PERMANENT, f"HTTP {status}: {detail}", status=status)
+
+
+class HttpClient:
+    """Sends requests to one platform with retries; every message it produces has secrets masked."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        platform: str,
+        classify: Classifier = default_classifier,
+        headers: dict[str, str] | None = None,
+        secrets: Sequence[str | None] = (),
+        retry: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        log: Callable[[str], None] = lambda message: None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.platform = platform
+        self.classify = classify
+        self.secrets = [s for s in secrets if s]
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.log = log
+        self.sleep = sleep
+        self.session = requests.Session()
+        self.session.headers.update(headers or {})
+        self.requests_sent = 0
+        self.retries = 0
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send, retrying retryable and throttled failures; raise :class:`DestinationError` otherwise."""
+        url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
+        for attempt in range(1, self.retry.max_attempts + 1):
+            error = self._attempt(method, url, kwargs)
+            if isinstance(error, requests.Response):
+                return error
+            if error.kind in (FailureKind.AUTHENTICATION, FailureKind.PERMANENT):
+                raise error
+            wait = error.retry_after if error.retry_after is not None else self.retry.backoff(attempt)
+            if attempt == self.retry.max_attempts:
+                raise DestinationError(
+                    error.kind,
+                    f"{self.platform}: gave up after {attempt} attempts; last error: {error.message}",
+                    status=error.status,
+                    code=error.code,
+                )
+            if wait > self.retry.max_wait:
+                raise DestinationError(
+                    FailureKind.THROTTLED,
+                    f"{self.platform} asks to wait {wait:.0f}s, longer than max_wait "
+                    f"({self.retry.max_wait:.0f}s); the next run resumes from the ledger ({error.message})",
+                    retry_after=wait,
+                    status=error.status,
+                    code=error.code,
+                )
+            self.retries += 1
+            self.log(
+                f"{self.platform}: {error.kind.value} ({error.message}); "
+                f"retry {attempt}/{self.retry.max_attempts - 1} in {wait:.1f}s"
+            )
+            self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response | DestinationError:
+        self.requests_sent += 1
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            return DestinationError(FailureKind.RETRYABLE, self._mask(f"{type(exc).__name__}: {exc}"))
+        except requests.RequestException as exc:
+            raise DestinationError(FailureKind.PERMANENT, self._mask(f"{type(exc).__name__}: {exc}")) from None
+        error = self.classify(response)
+        if error is None:
+            return response
+        error.message = self._mask(error.message)
+        return error
+
+    def _mask(self, text: str) -> str:
+        return mask_secrets(text, self.secrets)
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,163 @@
+"""Signed webhook destination: JSON batches signed per the Standard Webhooks convention.
+
+Headers ``webhook-id`` (the batch id: stable across retries and reruns, for receiver-side idempotency),
+``webhook-timestamp`` and ``webhook-signature: v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``;
+the key is the base64-decoded secret after an optional ``whsec_`` prefix. The exact bytes signed are sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+import requests
+
+from audience_pipelines.config import read_env
+from audience_pipelines.config.destinations import WebhookDestination
+from audience_pipelines.destinations.base import (
+    Batch,
+    BatchOutcome,
+    DestinationError,
+    FailureKind,
+    ListRef,
+    ListTarget,
+    Rejection,
+)
+from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.privacy import scrub_pii
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key: base64 of the secret after ``whsec_`` (raw bytes if it is not base64)."""
+    body = secret.removeprefix("whsec_")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return body.encode()
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 signature>`` over ``{id}.{timestamp}.{body}``."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def retry_policy(config: WebhookDestination) -> RetryPolicy:
+    retry = config.retry
+    return RetryPolicy(retry.max_attempts, retry.base_delay_seconds, retry.max_delay_seconds, retry.max_wait_seconds)
+
+
+class Webhook:
+    """List and event sync to an HTTP endpoint you run."""
+
+    type_name: ClassVar[str] = "webhook"
+    identity_platform: ClassVar[str] = "webhook"
+    supports_lists: ClassVar[bool] = True
+    supports_events: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        config: WebhookDestination,
+        *,
+        log: Callable[[str], None] = lambda message: None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.secret = read_env(config.name, "signing_secret", config.credentials.signing_secret)
+        self.clock = clock
+        self.http = HttpClient(
+            config.resolved_base_url(),
+            platform=f"webhook '{config.name}'",
+            classify=default_classifier,
+            secrets=[self.secret],
+            retry=retry_policy(config),
+            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
+            log=log,
+            sleep=sleep,
+        )
+
+    @property
+    def max_batch_size(self) -> int:
+        return self.config.settings.batch_size
+
+    def ensure_list(self, target: ListTarget) -> ListRef:
+        """A webhook list is a name the receiver keys members by: the id, or the name, as given."""
+        list_id = target.list_id or target.name or ""
+        return ListRef(id=list_id, name=target.name or list_id)
+
+    def add_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
+        return self._send_members("audience.members_added", target, batch)
+
+    def remove_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
+        return self._send_members("audience.members_removed", target, batch)
+
+    def send_events(self, batch: Batch) -> BatchOutcome:
+        events = [
+            {
+                "event_id": e.event_id,
+                "event_name": e.event_name,
+                "timestamp": e.event_time,
+                "member_key": e.member_key,
+                **e.fields,
+                "properties": dict(e.properties),
+            }
+            for e in batch.events
+        ]
+        return self._post({"type": "audience.events", **self._context(batch), "events": events}, batch)
+
+    def _send_members(self, kind: str, target: ListRef, batch: Batch) -> BatchOutcome:
+        members = [{"member_key": m.member_key, **m.fields} for m in batch.members]
+        payload = {"type": kind, "list_id": target.id, **self._context(batch), "members": members}
+        return self._post(payload, batch)
+
+    @staticmethod
+    def _context(batch: Batch) -> dict[str, str]:
+        return {"batch_id": batch.batch_id, "sync": batch.sync, "audience": batch.audience}
+
+    def _post(self, payload: dict[str, object], batch: Batch) -> BatchOutcome:
+        size = len(batch.members) + len(batch.events)
+        if size > self.max_batch_size:
+            raise ValueError(f"batch of {size} exceeds the webhook batch size {self.max_batch_size}")
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        response = self.http.request(
+            "POST",
+            self.config.settings.path,
+            data=body,
+            headers=self._headers(batch.batch_id, body),
+        )
+        return self._outcome(response, size)
+
+    def _headers(self, message_id: str, body: bytes) -> dict[str, str]:
+        timestamp = int(self.clock())
+        return {
+            "Content-Type": "application/json",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature(self.secret, message_id, timestamp, body),
+        }
+
+    @staticmethod
+    def _outcome(response: requests.Response, size: int) -> BatchOutcome:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        rejected = [
+            Rejection(str(r.get("member_key")), "rejected_by_receiver", scrub_pii(str(r.get("reason", ""))))
+            for r in answer.get("rejected", []) or []
+        ]
+        accepted = answer.get("accepted", size - len(rejected))
+        if not isinstance(accepted, int):
+            raise DestinationError(FailureKind.PERMANENT, "webhook answered without an 'accepted' count")
+        return BatchOutcome(accepted=accepted, rejected=rejected)
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,123 @@
+"""Turning pending ledger work into outbound batches: identifiers normalized and hashed per platform,
+rows without a usable identifier skipped and counted, stable ids for idempotent re-sends."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from audience_pipelines.config import SyncConfig
+from audience_pipelines.destinations.base import Batch, OutboundEvent, OutboundMember
+from audience_pipelines.identity import FieldSpec, IdentifierType, prepare_identifiers
+from audience_pipelines.warehouse.ledger import LedgerEntry, PendingMember
+from audience_pipelines.warehouse.sync_runs import RejectedRow
+
+
+@dataclass(frozen=True)
+class PreparedMembers:
+    """Members ready to send, plus the ones skipped because no identifier survived normalization."""
+
+    members: list[OutboundMember]
+    fingerprints: dict[str, str]
+    skipped: list[RejectedRow]
+    drop_counts: dict[str, int]
+
+
+def batch_id(sync: str, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str]) -> str:
+    """Same members with the same values -> same id, so a re-sent batch can be deduplicated downstream."""
+    digest = hashlib.sha256(f"{sync}|{operation}".encode())
+    for member in members:
+        digest.update(f"|{member.member_key}:{fingerprints.get(member.member_key, '')}".encode())
+    return digest.hexdigest()[:32]
+
+
+def event_id(sync: str, event_name: str, member_key: str, transition: str) -> str:
+    """Deterministic per membership transition: a rerun re-sends the same id, a later re-entry gets a new one."""
+    return hashlib.sha256(f"{sync}|{event_name}|{member_key}|{transition}".encode()).hexdigest()[:40]
+
+
+def prepare_members(
+    pending: Sequence[PendingMember],
+    sync: SyncConfig,
+    *,
+    platform: str,
+    operation: str,
+    default_region: str = "US",
+) -> PreparedMembers:
+    """Normalize and hash a batch of snapshot members for one destination platform."""
+    columns = [*sync.identifiers, *sync.fields]
+    frame = pd.DataFrame.from_records(
+        [{column: member.values.get(column) for column in columns} for member in pending],
+        columns=columns,
+    )
+    specs = {field: FieldSpec(column, IdentifierType(column)) for column, field in sync.identifiers.items()}
+    country = "country" if "country" in frame.columns else None
+    prepared = prepare_identifiers(frame, specs, platform, default_region=default_region, country_column=country)
+    values = prepared.values
+    members, skipped, fingerprints = [], [], {}
+    for position, member in enumerate(pending):
+        if not bool(prepared.usable.iloc[position]):
+            reasons = prepared.drop_reasons.iloc[position].dropna()
+            detail = ", ".join(f"{field}: {reason}" for field, reason in reasons.items()) or "no identifier"
+            skipped.append(RejectedRow(member.member_key, operation, "no_valid_identifier", detail))
+            continue
+        fields = {f: str(v) for f, v in values.iloc[position].items() if v is not None and not pd.isna(v)}
+        for column, field in sync.fields.items():
+            raw = member.values.get(column)
+            if raw is not None:
+                fields[field] = str(raw)
+        members.append(OutboundMember(member.member_key, fields))
+        fingerprints[member.member_key] = member.source_fingerprint
+    return PreparedMembers(members, fingerprints, skipped, prepared.drop_counts())
+
+
+def member_batch(
+    sync: SyncConfig, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str]
+) -> Batch:
+    """A list-sync batch with its stable id."""
+    return Batch(
+        batch_id(sync.name, operation, members, fingerprints),
+        members=list(members),
+        sync=sync.name,
+        audience=sync.audience,
+    )
+
+
+def removal_members(pending: Sequence[PendingMember]) -> list[OutboundMember]:
+    """Members to remove carry exactly the fields sent when they were added (from the ledger)."""
+    return [OutboundMember(m.member_key, {k: str(v) for k, v in m.values.items()}) for m in pending]
+
+
+def event_batch(
+    sync: SyncConfig,
+    event_name: str,
+    members: Sequence[OutboundMember],
+    transitions: dict[str, str],
+    sent_at: int,
+) -> Batch:
+    """Events for members, each with a deterministic id."""
+    events = [
+        OutboundEvent(
+            event_id=event_id(sync.name, event_name, m.member_key, transitions.get(m.member_key, "")),
+            event_name=event_name,
+            event_time=sent_at,
+            member_key=m.member_key,
+            fields=m.fields,
+            properties={"audience": sync.audience, "sync": sync.name},
+        )
+        for m in members
+    ]
+    ids = {e.member_key: e.event_id for e in events}
+    return Batch(batch_id(sync.name, event_name, members, ids), events=events, sync=sync.name, audience=sync.audience)
+
+
+def ledger_entries(
+    members: Sequence[OutboundMember], fingerprints: dict[str, str], keys: set[str]
+) -> list[LedgerEntry]:
+    """Ledger rows for the members in ``keys`` (the ones the platform accepted)."""
+    return [
+        LedgerEntry(m.member_key, m.fields, fingerprints.get(m.member_key, "")) for m in members if m.member_key in keys
+    ]

@@ -1,0 +1,85 @@
+"""Planning a sync run: which snapshot to move the destination to, how much work, and whether it is safe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from audience_pipelines.config import ProjectConfig, SyncConfig
+from audience_pipelines.warehouse.ledger import SnapshotRef, count_pending, newest_snapshot
+from audience_pipelines.warehouse.sync_runs import get_state
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """What a run will do. ``skip_reason`` is set when there is nothing to do; ``blocked_reason`` when a
+    guard refuses the run."""
+
+    sync: str
+    destination: str
+    audience: str
+    snapshot: SnapshotRef | None
+    adds: int = 0
+    removes: int = 0
+    held: int = 0
+    skip_reason: str | None = None
+    blocked_reason: str | None = None
+
+    @property
+    def projected_size(self) -> int:
+        return self.held + self.adds - self.removes
+
+
+def plan_sync(engine: sa.Engine, config: ProjectConfig, sync_name: str) -> SyncPlan:
+    """Plan from the audience's newest snapshot against the sync's ledger (never an older snapshot)."""
+    sync = config.sync(sync_name)
+    base = {"sync": sync.name, "destination": sync.destination, "audience": sync.audience}
+    with engine.connect() as conn:
+        snapshot = newest_snapshot(conn, sync.audience)
+        if snapshot is None:
+            return SyncPlan(**base, snapshot=None, skip_reason=f"audience '{sync.audience}' has no snapshot yet")
+        state = get_state(conn, sync.name)
+        if state.partition_start is not None and (
+            snapshot.partition_start < state.partition_start
+            or (
+                snapshot.partition_start == state.partition_start and snapshot.computed_at <= state.snapshot_computed_at
+            )
+        ):
+            return SyncPlan(
+                **base,
+                snapshot=snapshot,
+                skip_reason=f"destination already reflects snapshot {state.partition_key}; nothing newer",
+            )
+        adds, removes, held = count_pending(
+            conn, sync.name, snapshot, list(sync.identifiers) + list(sync.fields), sending=sync.adds
+        )
+    plan = SyncPlan(
+        **base,
+        snapshot=snapshot,
+        adds=adds if sync.adds else 0,
+        removes=removes if sync.removes else 0,
+        held=held,
+    )
+    return _guarded(plan, sync, tracked_adds=0 if sync.adds else adds)
+
+
+def _guarded(plan: SyncPlan, sync: SyncConfig, tracked_adds: int) -> SyncPlan:
+    """Refuse runs that would remove too much or leave too few members."""
+    if plan.removes == 0:
+        return plan
+    held = plan.held + tracked_adds
+    if held and plan.removes / held > sync.max_exit_ratio:
+        reason = (
+            f"guard: would remove {plan.removes} of {held} members ({plan.removes / held:.0%}), more than "
+            f"max_exit_ratio {sync.max_exit_ratio:.0%}; check snapshot {plan.snapshot.partition_key}, then raise "
+            "the limit or run the sync manually with the guard lifted"
+        )
+        return SyncPlan(**{**plan.__dict__, "blocked_reason": reason})
+    if plan.projected_size < sync.min_size:
+        reason = (
+            f"guard: would leave {plan.projected_size} members, below min_size {sync.min_size} "
+            f"(snapshot {plan.snapshot.partition_key})"
+        )
+        return SyncPlan(**{**plan.__dict__, "blocked_reason": reason})
+    return plan

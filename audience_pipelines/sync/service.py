@@ -1,0 +1,144 @@
+"""One sync run end to end (plan, push, record), writing run history at each step.
+
+The Dagster ops call the three steps separately; the CLI and tests call :func:`run_sync`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from audience_pipelines.config import ProjectConfig
+from audience_pipelines.destinations.registry import build_destination
+from audience_pipelines.sync.plan import SyncPlan, plan_sync
+from audience_pipelines.sync.runner import SyncFailed, SyncResult, SyncRunner
+from audience_pipelines.warehouse.sync_runs import RunCounts, finish_run, save_position, start_run
+
+
+class GuardBlocked(RuntimeError):
+    """A guard (min_size, max_exit_ratio) refused the run before anything was sent."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run ended."""
+
+    run_id: str
+    status: str
+    plan: SyncPlan
+    counts: RunCounts
+    result: SyncResult | None = None
+    message: str | None = None
+
+
+def begin_run(engine: sa.Engine, config: ProjectConfig, sync_name: str, *, run_id: str, trigger: str) -> SyncPlan:
+    """Record the run, plan it, and record a skip or a guard refusal (raising :class:`GuardBlocked`)."""
+    sync = config.sync(sync_name)
+    with engine.begin() as conn:
+        start_run(
+            conn,
+            run_id=run_id,
+            sync=sync.name,
+            destination=sync.destination,
+            audience=sync.audience,
+            trigger=trigger,
+        )
+    plan = plan_sync(engine, config, sync_name)
+    partition = plan.snapshot.partition_key if plan.snapshot else None
+    counts = RunCounts(planned_adds=plan.adds, planned_removes=plan.removes)
+    if plan.skip_reason:
+        with engine.begin() as conn:
+            finish_run(
+                conn,
+                run_id,
+                status="skipped",
+                counts=counts,
+                partition_key=partition,
+                error_summary=plan.skip_reason,
+            )
+    elif plan.blocked_reason:
+        with engine.begin() as conn:
+            finish_run(
+                conn,
+                run_id,
+                status="failed",
+                counts=counts,
+                partition_key=partition,
+                error_summary=plan.blocked_reason,
+            )
+        raise GuardBlocked(plan.blocked_reason)
+    return plan
+
+
+def push_run(
+    engine: sa.Engine,
+    config: ProjectConfig,
+    plan: SyncPlan,
+    *,
+    run_id: str,
+    log: Callable[[str], None] = lambda message: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncResult:
+    """Send the plan's changes; on failure record it (with progress so far) and re-raise."""
+    sync = config.sync(plan.sync)
+    destination = build_destination(config.destination(sync.destination), log=log, sleep=sleep)
+    try:
+        return SyncRunner(engine, sync, destination, run_id, log=log).run(plan)
+    except SyncFailed as failure:
+        with engine.begin() as conn:
+            finish_run(
+                conn,
+                run_id,
+                status="failed",
+                counts=failure.counts,
+                partition_key=plan.snapshot.partition_key,
+                error_summary=str(failure),
+            )
+        raise
+    finally:
+        destination.close()
+
+
+def complete_run(engine: sa.Engine, plan: SyncPlan, result: SyncResult, *, run_id: str) -> str:
+    """Record the snapshot the destination now reflects and the run's final status."""
+    snapshot = plan.snapshot
+    with engine.begin() as conn:
+        save_position(conn, plan.sync, snapshot.partition_key, snapshot.partition_start, snapshot.computed_at)
+        summary = f"{result.counts.rejected} member(s) rejected by the destination" if result.counts.rejected else None
+        finish_run(
+            conn,
+            run_id,
+            status=result.status,
+            counts=result.counts,
+            partition_key=snapshot.partition_key,
+            error_summary=summary,
+        )
+    return result.status
+
+
+def run_sync(
+    engine: sa.Engine,
+    config: ProjectConfig,
+    sync_name: str,
+    *,
+    run_id: str,
+    trigger: str,
+    log: Callable[[str], None] = lambda message: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunSummary:
+    """Plan, push and record one run; failures are recorded and returned, not raised."""
+    try:
+        plan = begin_run(engine, config, sync_name, run_id=run_id, trigger=trigger)
+    except GuardBlocked as blocked:
+        return RunSummary(run_id, "failed", plan_sync(engine, config, sync_name), RunCounts(), message=str(blocked))
+    if plan.skip_reason:
+        return RunSummary(run_id, "skipped", plan, RunCounts(), message=plan.skip_reason)
+    try:
+        result = push_run(engine, config, plan, run_id=run_id, log=log, sleep=sleep)
+    except SyncFailed as failure:
+        return RunSummary(run_id, "failed", plan, failure.counts, message=str(failure))
+    status = complete_run(engine, plan, result, run_id=run_id)
+    return RunSummary(run_id, status, plan, result.counts, result=result)

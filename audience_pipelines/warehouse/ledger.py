@@ -1,0 +1,213 @@
+"""The sync ledger: per sync, what the destination holds (each member's identifiers exactly as sent).
+
+Runs plan from the newest snapshot against the ledger, read their work in bounded batches ordered by
+member key, and write each acknowledged batch back at once, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from audience_pipelines.warehouse.schema import SCHEMA
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """The snapshot partition a run syncs to."""
+
+    audience: str
+    partition_key: str
+    partition_start: dt.datetime
+    computed_at: dt.datetime
+    member_count: int
+
+
+@dataclass(frozen=True)
+class PendingMember:
+    """A member to add (with its snapshot attributes) or to remove (with the fields sent earlier)."""
+
+    member_key: str
+    values: Mapping[str, object]
+    source_fingerprint: str = ""
+    transition: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """An acknowledged member to record."""
+
+    member_key: str
+    fields: Mapping[str, str]
+    source_fingerprint: str
+
+
+def newest_snapshot(conn: sa.Connection, audience: str) -> SnapshotRef | None:
+    """The newest materialized snapshot partition of an audience."""
+    row = conn.execute(
+        sa.text(
+            f"""select partition_key, partition_start, computed_at, member_count
+                from {SCHEMA}.snapshot_partitions where audience = :audience
+                order by partition_start desc limit 1"""
+        ),
+        {"audience": audience},
+    ).one_or_none()
+    return SnapshotRef(audience, *row) if row else None
+
+
+def _fingerprint_sql(columns: Sequence[str]) -> str:
+    pairs = ", ".join(f"'{c}', s.attributes -> '{c}'" for c in columns)
+    return f"md5(jsonb_build_object({pairs})::text)"
+
+
+def _adds_filter(sending: bool) -> str:
+    if not sending:  # tracking for subtractive mode: only members the ledger does not know yet
+        return "l.member_key is null"
+    return "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp})"
+
+
+def count_pending(
+    conn: sa.Connection, sync: str, snapshot: SnapshotRef, columns: Sequence[str], *, sending: bool
+) -> tuple[int, int, int]:
+    """(members to add or update, members to remove, members currently in the ledger)."""
+    fingerprint = _fingerprint_sql(columns)
+    params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
+    adds = conn.execute(
+        sa.text(
+            f"""select count(*) from {SCHEMA}.snapshot_members s
+                left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
+                where s.audience = :audience and s.partition_start = :start
+                  and {_adds_filter(sending).format(fp=fingerprint)}"""
+        ),
+        params,
+    ).scalar_one()
+    removes = conn.execute(sa.text(_REMOVES.format(select="count(*)", page="")), params).scalar_one()
+    held = conn.execute(sa.text(f"select count(*) from {SCHEMA}.sync_ledger where sync = :sync"), params).scalar_one()
+    return adds, removes, held
+
+
+_REMOVES = f"""
+    select {{select}} from {SCHEMA}.sync_ledger l
+    where l.sync = :sync {{page}}
+      and not exists (select 1 from {SCHEMA}.snapshot_members s
+                      where s.audience = :audience and s.partition_start = :start
+                        and s.member_key = l.member_key)
+"""
+
+
+def iter_pending_adds(
+    engine: sa.Engine,
+    sync: str,
+    snapshot: SnapshotRef,
+    columns: Sequence[str],
+    *,
+    sending: bool,
+    batch_size: int,
+    with_transition: bool = False,
+) -> Iterator[list[PendingMember]]:
+    """Members of the snapshot the destination lacks (or holds with other values), in key order.
+
+    ``with_transition`` adds the partition at which each member last entered the audience (for event ids).
+    """
+    fingerprint = _fingerprint_sql(columns)
+    query = sa.text(
+        f"""select s.member_key, s.attributes, {fingerprint} as fp, {_transition("s", "entered", with_transition)}
+            from {SCHEMA}.snapshot_members s
+            left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
+            where s.audience = :audience and s.partition_start = :start and s.member_key > :after
+              and {_adds_filter(sending).format(fp=fingerprint)}
+            order by s.member_key limit :limit"""
+    )
+    params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
+    yield from _pages(engine, query, params, batch_size)
+
+
+def iter_pending_removes(
+    engine: sa.Engine, sync: str, snapshot: SnapshotRef, *, batch_size: int, with_transition: bool = False
+) -> Iterator[list[PendingMember]]:
+    """Ledger members no longer in the snapshot, with the fields that were sent for them."""
+    columns = f"l.member_key, l.fields, l.source_fingerprint, {_transition('l', 'exited', with_transition)}"
+    query = sa.text(
+        _REMOVES.format(select=columns, page="and l.member_key > :after") + " order by l.member_key limit :limit"
+    )
+    params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
+    yield from _pages(engine, query, params, batch_size)
+
+
+def _transition(alias: str, change: str, wanted: bool) -> str:
+    """The partition key of the member's latest ``change`` up to the synced partition, or ''."""
+    if not wanted:
+        return "''"
+    return f"""coalesce((select d.partition_key from {SCHEMA}.membership_changes c
+                         join {SCHEMA}.diff_partitions d using (audience, partition_start)
+                         where c.audience = :audience and c.member_key = {alias}.member_key
+                           and c.change = '{change}' and c.partition_start <= :start
+                         order by c.partition_start desc limit 1), '')"""
+
+
+def _pages(
+    engine: sa.Engine, query: sa.TextClause, params: dict[str, object], batch_size: int
+) -> Iterator[list[PendingMember]]:
+    """Keyset pagination by member key: each page is read fresh, so checkpoints written meanwhile count."""
+    after = ""
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(query, {**params, "after": after, "limit": batch_size}).all()
+        if not rows:
+            return
+        yield [PendingMember(*row) for row in rows]
+        after = rows[-1][0]
+
+
+def record_held(
+    conn: sa.Connection, sync: str, entries: Sequence[LedgerEntry], *, status: str, partition_key: str
+) -> None:
+    """Upsert acknowledged (``sent``) or merely ``tracked`` members into the ledger."""
+    if not entries:
+        return
+    rows = [
+        {"member_key": e.member_key, "fields": dict(e.fields), "source_fingerprint": e.source_fingerprint}
+        for e in entries
+    ]
+    conn.execute(
+        sa.text(
+            f"""insert into {SCHEMA}.sync_ledger
+                    (sync, member_key, status, fields, source_fingerprint, partition_key)
+                select :sync, r.member_key, :status, r.fields, r.source_fingerprint, :partition_key
+                from jsonb_to_recordset(cast(:rows as jsonb))
+                     as r(member_key text, fields jsonb, source_fingerprint text)
+                on conflict (sync, member_key) do update
+                set status = excluded.status, fields = excluded.fields,
+                    source_fingerprint = excluded.source_fingerprint,
+                    partition_key = excluded.partition_key, updated_at = now()"""
+        ),
+        {"sync": sync, "status": status, "partition_key": partition_key, "rows": json.dumps(rows)},
+    )
+
+
+def record_removed(conn: sa.Connection, sync: str, member_keys: Sequence[str]) -> None:
+    """Forget members the destination acknowledged removing."""
+    if member_keys:
+        conn.execute(
+            sa.text(f"delete from {SCHEMA}.sync_ledger where sync = :sync and member_key = any(:keys)"),
+            {"sync": sync, "keys": list(member_keys)},
+        )
+
+
+def reset_ledger(conn: sa.Connection, sync: str) -> int:
+    """Forget everything a sync held (used when its target list changes)."""
+    return conn.execute(sa.text(f"delete from {SCHEMA}.sync_ledger where sync = :sync"), {"sync": sync}).rowcount
+
+
+def ledger_members(conn: sa.Connection, sync: str, status: str = "sent") -> set[str]:
+    """Member keys the ledger holds for a sync (for inspection and tests; not for large syncs)."""
+    return set(
+        conn.execute(
+            sa.text(f"select member_key from {SCHEMA}.sync_ledger where sync = :sync and status = :status"),
+            {"sync": sync, "status": status},
+        ).scalars()
+    )

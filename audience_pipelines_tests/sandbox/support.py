@@ -1,0 +1,35 @@
+"""Constants and small helpers shared by the sandbox tests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import requests
+
+from audience_pipelines.sandbox.webhook import signed_headers
+
+META_TOKEN = "EAAB-sandbox-token"
+PIXEL_ID = "1122334455"
+AD_ACCOUNT = "act_1234567890"
+BEARER = {"Authorization": f"Bearer {META_TOKEN}"}
+
+
+def sha256(value: str) -> str:
+    """Lowercase hex SHA-256, the way the Meta client hashes identifiers."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def post_signed(
+    http: requests.Session,
+    url: str,
+    secret: str,
+    payload: dict[str, Any],
+    msg_id: str,
+    timestamp: int | None = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """POST a JSON payload to a webhook receiver with Standard Webhooks headers."""
+    body = json.dumps(payload).encode("utf-8")
+    return http.post(url, data=body, headers=signed_headers(secret, body, msg_id, timestamp), **kwargs)
