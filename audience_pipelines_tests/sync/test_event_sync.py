@@ -26,7 +26,7 @@ def test_entered_and_exited_members_get_events(world):
         "u3": ["added_to_segment"],
         "u4": ["added_to_segment"],
     }
-    removed = [e for e in world.receiver.events() if e["event_name"] == "removed_from_segment"][0]
+    removed = next(e for e in world.receiver.events() if e["event_name"] == "removed_from_segment")
     assert removed["email"] == "person.1@example.com"  # identifiers as sent when u1 was added
 
 

@@ -60,7 +60,7 @@ def test_a_member_whose_profile_was_deleted_is_still_removed(world):
     world.members_on(2, [1])
     world.sync()
     assert world.receiver.member_keys(LIST) == keys(1)
-    removal = [b for b in world.receiver.batches() if b["type"] == "audience.members_removed"][0]
+    removal = next(b for b in world.receiver.batches() if b["type"] == "audience.members_removed")
     assert removal["member_keys"] == ["u2"]
 
 
