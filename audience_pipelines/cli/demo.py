@@ -87,7 +87,8 @@ def print_sync_summary(engine: sa.Engine, config: ProjectConfig, sandbox: Sandbo
             c = last.counts
             line = (
                 f"  {sync.name}: {last.status} at {last.partition_key}: "
-                f"planned +{c.planned_adds} -{c.planned_removes}, sent {c.sent}, accepted {c.accepted}, rejected {c.rejected}, skipped invalid {c.skipped_invalid}"
+                f"planned +{c.planned_adds} -{c.planned_removes}, sent {c.sent}, accepted {c.accepted}, "
+                f"rejected {c.rejected}, skipped invalid {c.skipped_invalid}"
             )
             if last.error_summary:
                 line += f" ({last.error_summary})"
