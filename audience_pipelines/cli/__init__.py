@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
+
+import dagster as dg
 
 from audience_pipelines.cli import commands, demo
 
@@ -60,11 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``audience-pipelines`` console script."""
     args = build_parser().parse_args(argv)
+    quiet_known_warnings()
     try:
         return args.handler(args) or 0
     except commands.UserFacingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def quiet_known_warnings() -> None:
+    """Hide warnings about Dagster features this project uses deliberately with pinned versions
+    (partitioned asset checks are in preview in 1.13) and pgserver's runtime-dir fallback."""
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 if __name__ == "__main__":

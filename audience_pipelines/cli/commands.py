@@ -15,7 +15,7 @@ from audience_pipelines.config import ConfigError, MissingSecretError, load_conf
 from audience_pipelines.defs import build_definitions
 from audience_pipelines.defs.backfill import BackfillError
 from audience_pipelines.embedded import SetupError, prepare_environment
-from audience_pipelines.sandbox.local import start_sandbox
+from audience_pipelines.sandbox.local import sandbox_syncs, start_sandbox
 from audience_pipelines.warehouse import (
     AudienceSqlError,
     MissingSnapshotError,
@@ -24,6 +24,7 @@ from audience_pipelines.warehouse import (
     prune_snapshots,
     warehouse_url,
 )
+from audience_pipelines.warehouse.ledger import forget_destination_state
 
 PROJECT_DIR_ENV = "AUDIENCE_PIPELINES_PROJECT_DIR"
 UserFacingError = (
@@ -59,6 +60,13 @@ def validate(args: argparse.Namespace) -> int:
 def dev(args: argparse.Namespace) -> int:
     folder = project_dir()
     settings = prepare_environment(folder)
+    sandbox = start_sandbox() if settings.embedded else None
+    if sandbox:
+        engine = get_engine(warehouse_url())
+        ensure_schema(engine)
+        with engine.begin() as conn:
+            forget_destination_state(conn, sandbox_syncs(load_config()))
+        print(f"Sandbox destinations: webhook {sandbox.webhook.base_url}, Meta {sandbox.meta.base_url}")
     print(f"Dagster home: {settings.dagster_home} ({'embedded' if settings.embedded else 'your'} PostgreSQL)")
     command = [
         sys.executable,
@@ -73,6 +81,9 @@ def dev(args: argparse.Namespace) -> int:
         return subprocess.call(command, cwd=folder)
     except KeyboardInterrupt:
         return 130
+    finally:
+        if sandbox:
+            sandbox.stop()
 
 
 def demo_data(args: argparse.Namespace) -> int:

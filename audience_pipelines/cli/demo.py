@@ -10,14 +10,15 @@ import dagster as dg
 import sqlalchemy as sa
 
 from audience_pipelines.cli.commands import project_dir
-from audience_pipelines.config import ProjectConfig, load_config
+from audience_pipelines.config import ProjectConfig, SyncConfig, load_config
 from audience_pipelines.defs import build_definitions
-from audience_pipelines.defs.backfill import backfill_in_process
+from audience_pipelines.defs.backfill import backfill_in_process, console_level
 from audience_pipelines.defs.partitions import audience_partitions
 from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
 from audience_pipelines.embedded import prepare_environment
-from audience_pipelines.sandbox.local import Sandbox, start_sandbox
-from audience_pipelines.warehouse import SCHEMA, get_engine, warehouse_url
+from audience_pipelines.sandbox.local import Sandbox, sandbox_syncs, start_sandbox
+from audience_pipelines.warehouse import SCHEMA, ensure_schema, get_engine, warehouse_url
+from audience_pipelines.warehouse.ledger import forget_destination_state, ledger_members
 from audience_pipelines.warehouse.sync_runs import get_state, recent_runs
 
 
@@ -29,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load_config()
         engine = get_engine(warehouse_url())
+        _forget_sandbox_syncs(engine, config)
         data = load_demo_data(engine, DemoDataSpec(users=args.users) if args.users else DemoDataSpec())
         print(
             f"Demo data {'generated' if data.created else 'already loaded'}: {data.profiles:,} profiles, "
@@ -36,29 +38,64 @@ def run(args: argparse.Namespace) -> int:
         )
         defs = build_definitions(config)
         until = dt.datetime.combine(DEMO_END_DATE + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        midway = until - dt.timedelta(days=3)
         label = f"demo-{uuid.uuid4().hex[:8]}"
         with dg.DagsterInstance.get() as instance:
-            for audience in config.audiences:
-                if audience.status == "draft":
-                    continue
-                keys = audience_partitions(audience).get_partition_keys(current_time=until)
-                print(
-                    f"Backfilling {audience.name}: {len(keys)} partition(s) {keys[0]} .. {keys[-1]}",
-                    flush=True,
-                )
-                backfill_in_process(defs, audience.name, keys, instance, label=label)
-            for sync in config.syncs:
-                if sync.is_active:
-                    run_config, tags = sync_run_request_parts(sync, "manual")
-                    job = defs.resolve_job_def(sync_job_name(sync.destination, sync.type))
-                    print(f"Syncing {sync.name}", flush=True)
-                    job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+            # Two rounds, each a backfill then a sync of everything, so the second round's syncs show removals.
+            done: dict[str, int] = {}
+            for round_end in (midway, until):
+                for audience in config.audiences:
+                    if audience.status == "draft":
+                        continue
+                    keys = audience_partitions(audience).get_partition_keys(current_time=round_end)
+                    todo = keys[done.get(audience.name, 0) :]
+                    done[audience.name] = len(keys)
+                    if todo:
+                        print(
+                            f"Backfilling {audience.name}: {len(todo)} partition(s) {todo[0]} .. {todo[-1]}", flush=True
+                        )
+                        backfill_in_process(
+                            defs, audience.name, todo, instance, label=label, console_log_level="WARNING"
+                        )
+                for sync in config.syncs:
+                    if sync.is_active:
+                        _run_sync(defs, instance, sync)
         print_audience_summary(engine, [a.name for a in config.audiences])
         print_sync_summary(engine, config, sandbox)
         print(f"\nRuns are stored in {settings.dagster_home}; see them with: audience-pipelines dev")
     finally:
         sandbox.stop()
     return 0
+
+
+def _forget_sandbox_syncs(engine: sa.Engine, config: ProjectConfig) -> None:
+    """Sandbox servers start empty, so what earlier runs sent to them is forgotten (run history stays)."""
+    syncs = sandbox_syncs(config)
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        forget_destination_state(conn, syncs)
+    if syncs:
+        print(f"Sandbox destinations start empty: reset the ledger of {len(syncs)} sync(s) that write to them")
+
+
+def _run_sync(defs: dg.Definitions, instance: dg.DagsterInstance, sync: SyncConfig) -> None:
+    run_config, tags = sync_run_request_parts(sync, "manual")
+    job = defs.resolve_job_def(sync_job_name(sync.destination, sync.type))
+    result = job.execute_in_process(
+        run_config={**run_config.to_config_dict(), **console_level("WARNING")},
+        instance=instance,
+        tags=tags,
+        raise_on_error=False,
+    )
+    with get_engine(warehouse_url()).connect() as conn:
+        last = recent_runs(conn, sync.name, 1)[0]
+    c = last.counts
+    print(
+        f"Synced {sync.name}: {last.status} to {last.partition_key} "
+        f"(+{c.planned_adds} -{c.planned_removes} planned, {c.accepted} accepted, {c.rejected} rejected)"
+        + ("" if result.success else f": {last.error_summary}"),
+        flush=True,
+    )
 
 
 def print_audience_summary(engine: sa.Engine, audiences: list[str]) -> None:
@@ -76,31 +113,31 @@ def print_audience_summary(engine: sa.Engine, audiences: list[str]) -> None:
 
 
 def print_sync_summary(engine: sa.Engine, config: ProjectConfig, sandbox: Sandbox) -> None:
-    """Per sync: the run's outcome next to what the sandbox receiver now holds."""
-    print("\nSyncs")
+    """Per sync: the snapshot its destination reflects, the ledger's count, and what the receiver holds."""
+    print("\nSyncs (ledger = what the pipeline recorded as sent; receiver = what the sandbox server holds)")
     with engine.connect() as conn:
         for sync in config.syncs:
             state = get_state(conn, sync.name)
-            last = next(iter(recent_runs(conn, sync.name, 1)), None)
-            if last is None:
-                continue
-            c = last.counts
-            line = (
-                f"  {sync.name}: {last.status} at {last.partition_key}: "
-                f"planned +{c.planned_adds} -{c.planned_removes}, sent {c.sent}, accepted {c.accepted}, "
-                f"rejected {c.rejected}, skipped invalid {c.skipped_invalid}"
+            held = len(ledger_members(conn, sync.name))
+            print(
+                f"  {sync.name} ({sync.type}, {sync.mode}) at {state.partition_key or '-'}: ledger {held}, "
+                f"receiver {_held(sandbox, config, sync, state.list_id)}"
             )
-            if last.error_summary:
-                line += f" ({last.error_summary})"
-            print(line)
-            print(f"    destination now holds: {_held(sandbox, sync, state.list_id)}")
 
 
-def _held(sandbox: Sandbox, sync, list_id: str | None) -> str:
-    if sync.destination != "sandbox_webhook":
-        return "n/a"
-    if sync.type == "list":
-        return f"{len(sandbox.webhook.member_keys(list_id or ''))} members in list '{list_id}'"
-    events = [e for e in sandbox.webhook.events() if e.get("properties", {}).get("sync") == sync.name]
-    added = sum(e["event_name"] == sync.added_event for e in events)
-    return f"{added} {sync.added_event} and {len(events) - added} {sync.removed_event} events"
+def _held(sandbox: Sandbox, config: ProjectConfig, sync: SyncConfig, list_id: str | None) -> str:
+    """What the sandbox server holds for a sync: list members, or members whose latest event is an add."""
+    kind = config.destination(sync.destination).type
+    if kind == "webhook" and sync.type == "list":
+        return f"{len(sandbox.webhook.member_keys(list_id or ''))} members"
+    if kind == "meta_custom_audiences":
+        return f"{len(sandbox.meta.audience_member_ids(list_id))} members" if list_id else "0 members"
+    if kind == "webhook":
+        events = [e for e in sandbox.webhook.events() if e.get("properties", {}).get("sync") == sync.name]
+    else:
+        events = [e for e in sandbox.meta.events(config.destination(sync.destination).settings.pixel_id)]
+    latest = {}
+    for event in events:  # in arrival order
+        latest[event.get("member_key") or event.get("event_id")] = event["event_name"]
+    inside = sum(name == sync.added_event for name in latest.values())
+    return f"{inside} members in (from {len(events)} events)"

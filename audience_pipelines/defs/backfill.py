@@ -27,13 +27,21 @@ def backfill_in_process(
     instance: dg.DagsterInstance,
     *,
     label: str = "in-process",
+    console_log_level: str = "DEBUG",
 ) -> list[dg.ExecuteInProcessResult]:
-    """Run the audience's refresh job for each key in order; stop at the first failure."""
+    """Run the audience's refresh job for each key in order; stop at the first failure.
+
+    ``console_log_level`` only quiets this process's console; the instance keeps every event.
+    """
     job = defs.resolve_job_def(refresh_job_name(audience))
     results = []
     for key in partition_keys:
         result = job.execute_in_process(
-            partition_key=key, instance=instance, tags={BACKFILL_TAG: label}, raise_on_error=False
+            run_config=console_level(console_log_level),
+            partition_key=key,
+            instance=instance,
+            tags={BACKFILL_TAG: label},
+            raise_on_error=False,
         )
         if not result.success:
             failures = [
@@ -44,6 +52,11 @@ def backfill_in_process(
             raise BackfillError(f"{audience} {key}: run {result.run_id} failed: {'; '.join(failures)}")
         results.append(result)
     return results
+
+
+def console_level(level: str) -> dict[str, object]:
+    """Run config setting the console logger's level."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
 def _root_cause(error: dg.SerializableErrorInfo) -> str:

@@ -7,6 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass
 
+from audience_pipelines.config import ProjectConfig
 from audience_pipelines.sandbox.meta import FakeMeta
 from audience_pipelines.sandbox.webhook import WebhookReceiver, new_secret
 
@@ -28,6 +29,16 @@ class Sandbox:
     def stop(self) -> None:
         self.webhook.stop()
         self.meta.stop()
+
+
+def sandbox_syncs(config: ProjectConfig) -> list[str]:
+    """Syncs whose destination is a sandbox server (its URL comes from a sandbox variable)."""
+    sandboxed = {
+        d.name
+        for d in config.destinations
+        if d.base_url and (WEBHOOK_URL_ENV in d.base_url or META_URL_ENV in d.base_url)
+    }
+    return [s.name for s in config.syncs if s.destination in sandboxed]
 
 
 def start_sandbox() -> Sandbox:

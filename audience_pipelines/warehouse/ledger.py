@@ -211,3 +211,10 @@ def ledger_members(conn: sa.Connection, sync: str, status: str = "sent") -> set[
             {"sync": sync, "status": status},
         ).scalars()
     )
+
+
+def forget_destination_state(conn: sa.Connection, syncs: Sequence[str]) -> None:
+    """Drop the ledger and position of syncs whose destination was replaced by an empty one."""
+    for sync in syncs:
+        reset_ledger(conn, sync)
+    conn.execute(sa.text(f"delete from {SCHEMA}.sync_state where sync = any(:syncs)"), {"syncs": list(syncs)})
