@@ -61,8 +61,7 @@ def text(values: pd.Series) -> Normalized:
 
 def _validated(values: pd.Series, reasons: pd.Series, valid: pd.Series, reason: str) -> Normalized:
     """Drop values (not already dropped) for which ``valid`` is False, with ``reason``."""
-    present = values.notna()
-    bad = present & ~valid.fillna(False).astype(bool)
+    bad = reasons.isna() & ~valid.fillna(False).astype(bool)
     reasons = reasons.copy()
     reasons[bad] = reason
     return values.where(~bad, None), reasons
