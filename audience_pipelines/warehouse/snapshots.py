@@ -127,6 +127,8 @@ def materialize_snapshot(
                 f"audience '{audience.name}': its SQL must return one row per member with a non-null "
                 f"member_key ({error.orig.diag.message_primary})"
             ) from None
+        # Fresh statistics, so the diff's anti-joins are planned as hash joins, not nested loops.
+        conn.execute(sa.text(f"analyze {SCHEMA}.snapshot_members"))
         member_count = int(counts.pop("member_count"))
         identifier_counts = {name: int(value) for name, value in counts.items()}
         conn.execute(
