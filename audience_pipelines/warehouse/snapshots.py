@@ -83,6 +83,7 @@ def _snapshot_insert_sql(audience: Audience) -> str:
         inserted as (
             insert into {SCHEMA}.snapshot_members (audience, partition_start, member_key, attributes)
             select :_audience, :_partition_start, member_key, attributes from source
+            order by member_key  -- sequential primary-key inserts: much faster than random order
             returning 1
         )
         select (select count(*) from inserted) as member_count {"," if present else ""} {present}
