@@ -94,15 +94,40 @@ def phone(
         row_regions = regions.astype(object).where(regions.notna(), "").astype(str).str.strip().str.upper()
         region = region.where(~row_regions.isin(phonenumbers.SUPPORTED_REGIONS), row_regions)
     present = out.notna()
+    result = pd.Series(None, index=values.index, dtype=object)
+    fast = _nanp_fast_path(out, region) if present.any() else result
+    result[fast.notna()] = fast[fast.notna()]
+    present = present & fast.isna()
     pairs = pd.DataFrame({"value": out[present], "region": region[present]})
     lookup = {key: _format_phone(*key) for key in pairs.drop_duplicates().itertuples(index=False, name=None)}
-    result = pd.Series(None, index=values.index, dtype=object)
     result[pairs.index] = [lookup[key] for key in pairs.itertuples(index=False, name=None)]
     reasons = reasons.copy()
     reasons[present & result.isna()] = "invalid_phone"
     if phone_format == "digits":
         result = result.where(result.isna(), result.str.removeprefix("+"))
     return result, reasons
+
+
+_NANP_REGIONS = frozenset({"US", "CA"})
+
+
+def _nanp_fast_path(values: pd.Series, regions: pd.Series) -> pd.Series:
+    """E.164 for plain North American numbers without calling ``phonenumbers`` per value.
+
+    Only unambiguous shapes take this path (a 10-digit national number whose area code and exchange start
+    with 2-9, optionally preceded by 1 or +1, in a NANP region); everything else is left as None for
+    ``phonenumbers``. A test checks the two agree on these shapes.
+    """
+    text = values.astype(object).where(values.notna(), "").astype(str)
+    digits = text.str.replace(r"\D", "", regex=True)
+    plain = text.str.fullmatch(r"\+?[\d\s().\-]+") & ~text.str.startswith("00")
+    international = text.str.startswith("+")
+    national = digits.str.len().eq(10) & ~international
+    with_one = digits.str.len().eq(11) & digits.str.startswith("1")
+    number = digits.where(national, digits.str[1:])
+    shaped = number.str.fullmatch(r"[2-9]\d\d[2-9]\d{6}")
+    ok = plain & regions.isin(_NANP_REGIONS) & (national | with_one) & shaped & values.notna()
+    return ("+1" + number).where(ok, None)
 
 
 def _format_phone(value: str, region: str) -> str | None:

@@ -56,15 +56,16 @@ def prepare_members(
     specs = {field: FieldSpec(column, IdentifierType(column)) for column, field in sync.identifiers.items()}
     country = "country" if "country" in frame.columns else None
     prepared = prepare_identifiers(frame, specs, platform, default_region=default_region, country_column=country)
-    values = prepared.values
+    rows = prepared.values.to_dict("records")
+    usable = prepared.usable.tolist()
     members, skipped, fingerprints = [], [], {}
     for position, member in enumerate(pending):
-        if not bool(prepared.usable.iloc[position]):
+        if not usable[position]:
             reasons = prepared.drop_reasons.iloc[position].dropna()
             detail = ", ".join(f"{field}: {reason}" for field, reason in reasons.items()) or "no identifier"
             skipped.append(RejectedRow(member.member_key, operation, "no_valid_identifier", detail))
             continue
-        fields = {f: str(v) for f, v in values.iloc[position].items() if v is not None and not pd.isna(v)}
+        fields = {f: str(v) for f, v in rows[position].items() if v is not None and not pd.isna(v)}
         for column, field in sync.fields.items():
             raw = member.values.get(column)
             if raw is not None:

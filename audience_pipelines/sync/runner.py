@@ -17,9 +17,9 @@ from audience_pipelines.destinations.base import (
     DestinationError,
     ListRef,
     ListTarget,
+    OutboundMember,
 )
 from audience_pipelines.sync.outbound import (
-    PreparedMembers,
     event_batch,
     ledger_entries,
     member_batch,
@@ -42,6 +42,9 @@ from audience_pipelines.warehouse.sync_runs import (
     record_rejections,
     save_list,
 )
+
+#: Members read from the warehouse and normalized per page (pandas work is cheaper in larger frames).
+READ_PAGE = 10_000
 
 
 class SyncBusyError(RuntimeError):
@@ -130,8 +133,10 @@ class SyncRunner:
         self.log(f"{self.sync.name}: syncing to list '{ref.name}' ({ref.id})")
         return ref
 
-    def _batch_size(self) -> int:
-        return self.destination.max_batch_size
+    def _page_size(self) -> int:
+        """Rows read and normalized together: about READ_PAGE, a whole number of destination batches."""
+        batch = self.destination.max_batch_size
+        return max(batch, READ_PAGE // batch * batch)
 
     def _additions(self, plan: SyncPlan, result: SyncResult) -> None:
         sending = self.sync.adds
@@ -142,7 +147,7 @@ class SyncRunner:
             plan.snapshot,
             [*self.sync.identifiers, *self.sync.fields],
             sending=sending,
-            batch_size=self._batch_size(),
+            batch_size=self._page_size(),
             with_transition=events,
         )
         for pending in pages:
@@ -156,42 +161,41 @@ class SyncRunner:
             for key, count in prepared.drop_counts.items():
                 result.drop_counts[key] = result.drop_counts.get(key, 0) + count
             result.counts.skipped_invalid += len(prepared.skipped)
-            if not sending:
-                self._checkpoint(prepared, plan, status="tracked", outcome=None, skipped=prepared.skipped)
-                continue
-            if not prepared.members:
-                self._checkpoint(prepared, plan, status="sent", outcome=BatchOutcome(0), skipped=prepared.skipped)
-                continue
-            if events:
-                transitions = _transitions(pending, plan)
-                batch = event_batch(self.sync, self.sync.added_event, prepared.members, transitions, int(self.clock()))
-                outcome = self.destination.send_events(batch)
-            else:
-                batch = member_batch(self.sync, "add", prepared.members, prepared.fingerprints)
-                outcome = self.destination.add_members(result.list_ref, batch)
-            self._count(result, batch, outcome, "add")
-            self._checkpoint(prepared, plan, status="sent", outcome=outcome, skipped=prepared.skipped)
+            self._record_rejections(prepared.skipped)
+            transitions = _transitions(pending, plan) if events else {}
+            for chunk in _chunks(prepared.members, self.destination.max_batch_size):
+                if not sending:
+                    self._checkpoint(chunk, prepared.fingerprints, plan, status="tracked", outcome=None)
+                    continue
+                if events:
+                    batch = event_batch(self.sync, self.sync.added_event, chunk, transitions, int(self.clock()))
+                    outcome = self.destination.send_events(batch)
+                else:
+                    batch = member_batch(self.sync, "add", chunk, prepared.fingerprints)
+                    outcome = self.destination.add_members(result.list_ref, batch)
+                self._count(result, batch, outcome, "add")
+                self._checkpoint(chunk, prepared.fingerprints, plan, status="sent", outcome=outcome)
 
     def _removals(self, plan: SyncPlan, result: SyncResult) -> None:
         events = self.sync.type == "event"
         pages = iter_pending_removes(
-            self.engine, self.sync.name, plan.snapshot, batch_size=self._batch_size(), with_transition=events
+            self.engine, self.sync.name, plan.snapshot, batch_size=self._page_size(), with_transition=events
         )
         for pending in pages:
-            members = removal_members(pending)
-            if events:
-                transitions = _transitions(pending, plan)
-                batch = event_batch(self.sync, self.sync.removed_event, members, transitions, int(self.clock()))
-                outcome = self.destination.send_events(batch)
-            else:
-                fingerprints = {m.member_key: m.source_fingerprint for m in pending}
-                batch = member_batch(self.sync, "remove", members, fingerprints)
-                outcome = self.destination.remove_members(result.list_ref, batch)
-            self._count(result, batch, outcome, "remove")
-            removed = [m.member_key for m in members if m.member_key not in outcome.rejected_keys]
-            with self.engine.begin() as conn:
-                record_removed(conn, self.sync.name, removed)
-                record_rejections(conn, self.run_id, self.sync.name, _rejected_rows(outcome, "remove"))
+            fingerprints = {m.member_key: m.source_fingerprint for m in pending}
+            transitions = _transitions(pending, plan) if events else {}
+            for chunk in _chunks(removal_members(pending), self.destination.max_batch_size):
+                if events:
+                    batch = event_batch(self.sync, self.sync.removed_event, chunk, transitions, int(self.clock()))
+                    outcome = self.destination.send_events(batch)
+                else:
+                    batch = member_batch(self.sync, "remove", chunk, fingerprints)
+                    outcome = self.destination.remove_members(result.list_ref, batch)
+                self._count(result, batch, outcome, "remove")
+                removed = [m.member_key for m in chunk if m.member_key not in outcome.rejected_keys]
+                with self.engine.begin() as conn:
+                    record_removed(conn, self.sync.name, removed)
+                    record_rejections(conn, self.run_id, self.sync.name, _rejected_rows(outcome, "remove"))
 
     def _count(self, result: SyncResult, batch: Batch, outcome: BatchOutcome, operation: str) -> None:
         size = len(batch.members) + len(batch.events)
@@ -208,26 +212,36 @@ class SyncRunner:
 
     def _checkpoint(
         self,
-        prepared: PreparedMembers,
+        members: list[OutboundMember],
+        fingerprints: dict[str, str],
         plan: SyncPlan,
         *,
         status: str,
         outcome: BatchOutcome | None,
-        skipped: list[RejectedRow],
     ) -> None:
         """Write an acknowledged batch to the ledger at once (one transaction with its rejections)."""
         rejected = outcome.rejected_keys if outcome else set()
-        keys = {m.member_key for m in prepared.members} - rejected
+        keys = {m.member_key for m in members} - rejected
         with self.engine.begin() as conn:
             record_held(
                 conn,
                 self.sync.name,
-                ledger_entries(prepared.members, prepared.fingerprints, keys),
+                ledger_entries(members, fingerprints, keys),
                 status=status,
                 partition_key=plan.snapshot.partition_key,
             )
-            rows = [*skipped, *(_rejected_rows(outcome, "add") if outcome else [])]
-            record_rejections(conn, self.run_id, self.sync.name, rows)
+            if outcome:
+                record_rejections(conn, self.run_id, self.sync.name, _rejected_rows(outcome, "add"))
+
+    def _record_rejections(self, rows: list[RejectedRow]) -> None:
+        if rows:
+            with self.engine.begin() as conn:
+                record_rejections(conn, self.run_id, self.sync.name, rows)
+
+
+def _chunks(items: list[OutboundMember], size: int) -> Iterator[list[OutboundMember]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _transitions(pending: list[PendingMember], plan: SyncPlan) -> dict[str, str]:
