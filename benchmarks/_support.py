@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import resource
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ def embedded_warehouse() -> Iterator[str]:
         yield databases.warehouse_url
     finally:
         databases.server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -18,15 +18,15 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audience_pipelines.config import DynamicAudience  # noqa: E402
-from audience_pipelines.warehouse import (  # noqa: E402
+from audience_pipelines.config import DynamicAudience
+from audience_pipelines.warehouse import (
     PartitionRef,
     ensure_schema,
     get_engine,
     materialize_diff,
     materialize_snapshot,
 )
-from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table, timed  # noqa: E402
+from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table, timed
 
 DAY1, DAY2 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC), dt.datetime(2026, 6, 2, tzinfo=dt.UTC)
 AUDIENCE_SQL = """

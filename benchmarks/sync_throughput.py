@@ -26,12 +26,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audience_pipelines.config import ProjectConfig  # noqa: E402
-from audience_pipelines.destinations.webhook import signature  # noqa: E402
-from audience_pipelines.sandbox.webhook import new_secret  # noqa: E402
-from audience_pipelines.sync.service import run_sync  # noqa: E402
-from audience_pipelines.warehouse import ensure_schema, get_engine, materialize_snapshot  # noqa: E402
-from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table  # noqa: E402
+from audience_pipelines.config import ProjectConfig
+from audience_pipelines.destinations.webhook import signature
+from audience_pipelines.sandbox.webhook import new_secret
+from audience_pipelines.sync.service import run_sync
+from audience_pipelines.warehouse import ensure_schema, get_engine, materialize_snapshot
+from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table
 
 BATCH = 1000
 RECEIVER = """
@@ -49,9 +49,9 @@ def config(audience: str, sync: str) -> ProjectConfig:
             "audiences": [
                 {"name": audience, "type": "dynamic", "refresh": "daily", "window": "1d", "start": "2026-06-01",
                  "identifiers": ["email", "phone", "first_name", "country"], "min_size": 0,
-                 "sql": f"select 'u' || g as member_key, 'Person.' || g || '@Example.com' as email, "
-                        f"'+1 650 555 ' || lpad((g % 10000)::text, 4, '0') as phone, 'Name' || (g % 97) as first_name, "
-                        f"'US' as country from bench.ids where g <= {{n}}"}
+                 "sql": "select 'u' || g as member_key, 'Person.' || g || '@Example.com' as email, "
+                        "'+1 650 555 ' || lpad((g % 10000)::text, 4, '0') as phone, 'Name' || (g % 97) as first_name, "
+                        "'US' as country from bench.ids where g <= {n}"}
             ],
             "destinations": [
                 {"name": "hook", "type": "webhook", "base_url": "${BENCH_WEBHOOK_URL}",

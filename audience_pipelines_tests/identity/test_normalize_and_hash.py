@@ -170,3 +170,14 @@ def test_unknown_platform_and_identifier_are_named():
         get_platform("myspace")
     with pytest.raises(ValueError, match="unknown identifier type 'shoe_size'"):
         explain("meta", "shoe_size", "42")
+
+
+def test_the_north_american_fast_path_agrees_with_phonenumbers():
+    import phonenumbers
+
+    samples = ["6505550123", "(212) 555-0199", "+1 415 555 2671", "1-303-555-0100", "+1 (604) 555 0188", "416.555.0123"]
+    fast = norm("google", "phone", *samples)
+    slow = [
+        phonenumbers.format_number(phonenumbers.parse(s, "US"), phonenumbers.PhoneNumberFormat.E164) for s in samples
+    ]
+    assert fast == slow
