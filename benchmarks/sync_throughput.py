@@ -135,7 +135,8 @@ def main() -> None:
         f"First sync to a signed webhook on loopback (batches of {BATCH})",
         ["run", "members", "seconds", "members/s", "peak RSS MiB"],
         [
-            ["pipeline (small)", f"{small:,}", f"{small_seconds:.1f}", f"{small / small_seconds:,.0f}", f"{rss_small:.0f}"],
+            ["pipeline (small)", f"{small:,}", f"{small_seconds:.1f}", f"{small / small_seconds:,.0f}",
+             f"{rss_small:.0f}"],
             ["pipeline (full)", f"{accepted:,}", f"{seconds:.1f}", f"{accepted / seconds:,.0f}", f"{rss_full:.0f}"],
             ["bare HTTP baseline", f"{args.members:,}", f"{bare:.1f}", f"{args.members / bare:,.0f}", "-"],
         ],
