@@ -132,10 +132,11 @@ def _held(sandbox: Sandbox, config: ProjectConfig, sync: SyncConfig, list_id: st
         return f"{len(sandbox.webhook.member_keys(list_id or ''))} members"
     if kind == "meta_custom_audiences":
         return f"{len(sandbox.meta.audience_member_ids(list_id))} members" if list_id else "0 members"
-    if kind == "webhook":
-        events = [e for e in sandbox.webhook.events() if e.get("properties", {}).get("sync") == sync.name]
-    else:
-        events = [e for e in sandbox.meta.events(config.destination(sync.destination).settings.pixel_id)]
+    if kind == "meta_conversions":
+        events = sandbox.meta.events(config.destination(sync.destination).settings.pixel_id)
+        added = sum(e["event_name"] == sync.added_event for e in events)
+        return f"{added - (len(events) - added)} members in ({added} added, {len(events) - added} removed events)"
+    events = [e for e in sandbox.webhook.events() if e.get("properties", {}).get("sync") == sync.name]
     latest = {}
     for event in events:  # in arrival order
         latest[event.get("member_key") or event.get("event_id")] = event["event_name"]

@@ -6,26 +6,19 @@ import time
 from collections.abc import Callable
 
 from audience_pipelines.destinations.base import Destination
+from audience_pipelines.destinations.meta_conversions import MetaConversions
+from audience_pipelines.destinations.meta_custom_audiences import MetaCustomAudiences
+from audience_pipelines.destinations.webhook import Webhook
+
+DESTINATION_CLASSES = {cls.type_name: cls for cls in (Webhook, MetaCustomAudiences, MetaConversions)}
 
 
 def build_destination(
-    config: object,
-    *,
-    log: Callable[[str], None] = lambda m: None,
-    sleep: Callable[[float], None] = time.sleep,
+    config: object, *, log: Callable[[str], None] = lambda m: None, sleep: Callable[[float], None] = time.sleep
 ) -> Destination:
     """A destination client for a validated destination config."""
-    kind = config.type
-    if kind == "webhook":
-        from audience_pipelines.destinations.webhook import Webhook
-
-        return Webhook(config, log=log, sleep=sleep)
-    if kind == "meta_custom_audiences":
-        from audience_pipelines.destinations.meta_custom_audiences import MetaCustomAudiences
-
-        return MetaCustomAudiences(config, log=log, sleep=sleep)
-    if kind == "meta_conversions":
-        from audience_pipelines.destinations.meta_conversions import MetaConversions
-
-        return MetaConversions(config, log=log, sleep=sleep)
-    raise ValueError(f"no destination client for type {kind!r}")
+    try:
+        cls = DESTINATION_CLASSES[config.type]
+    except KeyError:
+        raise ValueError(f"no destination client for type {config.type!r}") from None
+    return cls(config, log=log, sleep=sleep)
