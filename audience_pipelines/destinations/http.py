@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from audience_pipelines.config.destinations import RetrySettings
 from audience_pipelines.destinations.base import DestinationError, FailureKind
 from audience_pipelines.privacy import mask_secrets, scrub_pii
 
@@ -29,6 +30,13 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 60.0
     max_wait: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: RetrySettings) -> RetryPolicy:
+        """The policy a destination's ``retry:`` block describes."""
+        return cls(
+            settings.max_attempts, settings.base_delay_seconds, settings.max_delay_seconds, settings.max_wait_seconds
+        )
 
     def backoff(self, attempt: int) -> float:
         return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)

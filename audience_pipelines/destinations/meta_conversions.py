@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import ClassVar
 
-from audience_pipelines.config.destinations import MetaConversionsDestination
 from audience_pipelines.destinations.base import (
     Batch,
     BatchOutcome,
@@ -16,29 +13,18 @@ from audience_pipelines.destinations.base import (
     ListTarget,
     Rejection,
 )
-from audience_pipelines.destinations.meta_graph import graph_client
+from audience_pipelines.destinations.meta_graph import MetaGraphDestination
 
 #: user_data keys sent as strings rather than lists of hashes.
 RAW_KEYS = frozenset({"fbp", "fbc", "madid", "client_ip_address", "client_user_agent"})
 
 
-class MetaConversions:
+class MetaConversions(MetaGraphDestination):
     """Event sync to a Meta pixel through the Conversions API."""
 
     type_name: ClassVar[str] = "meta_conversions"
-    identity_platform: ClassVar[str] = "meta"
     supports_lists: ClassVar[bool] = False
     supports_events: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        config: MetaConversionsDestination,
-        *,
-        log: Callable[[str], None] = lambda message: None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.config = config
-        self.http = graph_client(config, log=log, sleep=sleep)
 
     @property
     def max_batch_size(self) -> int:
@@ -75,6 +61,3 @@ class MetaConversions:
 
     def remove_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
         raise DestinationError(FailureKind.PERMANENT, "meta_conversions sends events and holds no lists")
-
-    def close(self) -> None:
-        self.http.close()

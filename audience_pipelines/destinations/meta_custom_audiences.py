@@ -6,11 +6,9 @@ the multi-key payload, at most 10,000 rows a request, and maps ``invalid_entry_s
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import ClassVar
 
-from audience_pipelines.config.destinations import META_CUSTOMER_FILE_FIELDS, MetaCustomAudiencesDestination
+from audience_pipelines.config.destinations import META_CUSTOMER_FILE_FIELDS
 from audience_pipelines.destinations.base import (
     Batch,
     BatchOutcome,
@@ -20,29 +18,18 @@ from audience_pipelines.destinations.base import (
     ListTarget,
     Rejection,
 )
-from audience_pipelines.destinations.meta_graph import graph_client
+from audience_pipelines.destinations.meta_graph import MetaGraphDestination
 from audience_pipelines.privacy import scrub_pii
 
 MAX_ROWS = 10_000
 
 
-class MetaCustomAudiences:
+class MetaCustomAudiences(MetaGraphDestination):
     """List sync to a Meta customer-file custom audience."""
 
     type_name: ClassVar[str] = "meta_custom_audiences"
-    identity_platform: ClassVar[str] = "meta"
     supports_lists: ClassVar[bool] = True
     supports_events: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        config: MetaCustomAudiencesDestination,
-        *,
-        log: Callable[[str], None] = lambda message: None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.config = config
-        self.http = graph_client(config, log=log, sleep=sleep)
 
     @property
     def max_batch_size(self) -> int:
@@ -107,9 +94,6 @@ class MetaCustomAudiences:
             method, f"{target.id}/users", json={"payload": {"schema": schema, "data": data}}
         ).json()
         return _outcome(answer, batch)
-
-    def close(self) -> None:
-        self.http.close()
 
 
 def _outcome(answer: dict, batch: Batch) -> BatchOutcome:

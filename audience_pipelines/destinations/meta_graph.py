@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable
+from typing import Any, ClassVar
 
 import requests
 
@@ -85,6 +87,21 @@ def classifier(token_variable: str) -> Callable[[requests.Response], Destination
     return classify
 
 
+class MetaGraphDestination:
+    """Shared by the Meta destinations: built from a config, one Graph API client per run."""
+
+    identity_platform: ClassVar[str] = "meta"
+
+    def __init__(
+        self, config: Any, *, log: Callable[[str], None] = lambda m: None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.config = config
+        self.http = graph_client(config, log=log, sleep=sleep)
+
+    def close(self) -> None:
+        self.http.close()
+
+
 def graph_client(config, *, log: Callable[[str], None], sleep: Callable[[float], None]) -> HttpClient:
     """An HTTP client for ``{base_url}/{api_version}`` with the bearer token (and appsecret_proof if configured)."""
     credentials = config.credentials
@@ -96,12 +113,7 @@ def graph_client(config, *, log: Callable[[str], None], sleep: Callable[[float],
         classify=classifier(credentials.access_token),
         headers={"Authorization": f"Bearer {token}"},
         secrets=[token, app_secret],
-        retry=RetryPolicy(
-            config.retry.max_attempts,
-            config.retry.base_delay_seconds,
-            config.retry.max_delay_seconds,
-            config.retry.max_wait_seconds,
-        ),
+        retry=RetryPolicy.from_settings(config.retry),
         timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
         log=log,
         sleep=sleep,

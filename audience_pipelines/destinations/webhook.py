@@ -49,11 +49,6 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def retry_policy(config: WebhookDestination) -> RetryPolicy:
-    retry = config.retry
-    return RetryPolicy(retry.max_attempts, retry.base_delay_seconds, retry.max_delay_seconds, retry.max_wait_seconds)
-
-
 class Webhook:
     """List and event sync to an HTTP endpoint you run."""
 
@@ -78,7 +73,7 @@ class Webhook:
             platform=f"webhook '{config.name}'",
             classify=default_classifier,
             secrets=[self.secret],
-            retry=retry_policy(config),
+            retry=RetryPolicy.from_settings(config.retry),
             timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
