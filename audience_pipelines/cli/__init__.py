@@ -37,6 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo_data.add_argument("--replace", action="store_true")
     demo_data.set_defaults(handler=commands.demo_data)
 
+    backfill = sub.add_parser(
+        "backfill", help="materialize an audience's partitions in order, through Dagster (runs show in the UI)"
+    )
+    backfill.add_argument("audience")
+    backfill.add_argument("--from", dest="first", required=True, help="first partition key, e.g. 2026-11-01")
+    backfill.add_argument("--to", dest="last", required=True, help="last partition key (inclusive)")
+    backfill.set_defaults(handler=commands.backfill)
+
     runs = sub.add_parser("runs", help="recent sync runs: status, counts, last synced, next scheduled run")
     runs.add_argument("--sync", help="only this sync")
     runs.add_argument("--limit", type=int, default=10, help="runs per sync (default 10)")

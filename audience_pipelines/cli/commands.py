@@ -13,7 +13,8 @@ import dagster as dg
 from audience_pipelines.cli.syncs import CooldownError, print_runs, run_manual_sync
 from audience_pipelines.config import ConfigError, MissingSecretError, load_config
 from audience_pipelines.defs import build_definitions
-from audience_pipelines.defs.backfill import BackfillError
+from audience_pipelines.defs.backfill import BackfillError, backfill_in_process
+from audience_pipelines.defs.partitions import audience_partitions
 from audience_pipelines.embedded import SetupError, prepare_environment
 from audience_pipelines.sandbox.local import sandbox_syncs, start_sandbox
 from audience_pipelines.warehouse import (
@@ -108,6 +109,24 @@ def prune(args: argparse.Namespace) -> int:
     for audience in config.audiences:
         if audience.retention is not None:
             print(f"{audience.name}: pruned {prune_snapshots(engine, audience.name, audience.retention)}")
+    return 0
+
+
+def backfill(args: argparse.Namespace) -> int:
+    prepare_environment(project_dir())
+    config = load_config()
+    audience = config.audience(args.audience)
+    keys = audience_partitions(audience).get_partition_keys()
+    if args.first not in keys or args.last not in keys:
+        raise ConfigError(
+            f"audience '{audience.name}' has partitions {keys[0]} .. {keys[-1]}; got {args.first} .. {args.last}"
+        )
+    selected = keys[keys.index(args.first) : keys.index(args.last) + 1]
+    with dg.DagsterInstance.get() as instance:
+        results = backfill_in_process(
+            build_definitions(config), audience.name, selected, instance, label="cli", console_log_level="WARNING"
+        )
+    print(f"{audience.name}: materialized {len(results)} partition(s) {selected[0]} .. {selected[-1]} in order")
     return 0
 
 

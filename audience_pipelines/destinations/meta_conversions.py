@@ -1,9 +1,16 @@
-"""Meta Conversions API: event sync (``added_to_segment`` / ``removed_from_segment`` as custom events)."""
+"""Meta Conversions API: event sync (``added_to_segment`` / ``removed_from_segment`` as custom events).
+
+Each event is ``POST /{pixel_id}/events`` data with ``action_source: system_generated``, the member's
+fields as ``user_data`` (hashed keys as one-element lists, browser and device ids as strings) and the
+event properties as ``custom_data``. The event id lets Meta deduplicate a re-sent batch.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
+from audience_pipelines.config.destinations import MetaConversionsDestination
 from audience_pipelines.destinations.base import (
     Batch,
     BatchOutcome,
@@ -11,17 +18,38 @@ from audience_pipelines.destinations.base import (
     FailureKind,
     ListRef,
     ListTarget,
+    OutboundEvent,
     Rejection,
 )
-from audience_pipelines.destinations.meta_graph import MetaGraphDestination
+from audience_pipelines.destinations.meta_graph import MetaGraphDestination, json_body
+from audience_pipelines.privacy import scrub_pii
 
-#: user_data keys sent as strings rather than lists of hashes.
-RAW_KEYS = frozenset({"fbp", "fbc", "madid", "client_ip_address", "client_user_agent"})
+ACTION_SOURCE = "system_generated"
+#: user_data keys sent as a single string; every other key is a one-element list.
+STRING_KEYS = frozenset({"fbp", "fbc", "madid", "client_ip_address", "client_user_agent"})
+
+
+def user_data(fields: Mapping[str, str]) -> dict[str, Any]:
+    """``user_data`` from an event's fields (values as they arrive: hashed upstream where Meta hashes)."""
+    return {key: str(value) if key in STRING_KEYS else [str(value)] for key, value in fields.items() if value}
+
+
+def server_event(event: OutboundEvent) -> dict[str, Any]:
+    """One Conversions API event."""
+    return {
+        "event_name": event.event_name,
+        "event_time": event.event_time,
+        "event_id": event.event_id,
+        "action_source": ACTION_SOURCE,
+        "user_data": user_data(event.fields),
+        "custom_data": dict(event.properties),
+    }
 
 
 class MetaConversions(MetaGraphDestination):
     """Event sync to a Meta pixel through the Conversions API."""
 
+    config: MetaConversionsDestination
     type_name: ClassVar[str] = "meta_conversions"
     supports_lists: ClassVar[bool] = False
     supports_events: ClassVar[bool] = True
@@ -31,33 +59,33 @@ class MetaConversions(MetaGraphDestination):
         return self.config.settings.batch_size
 
     def send_events(self, batch: Batch) -> BatchOutcome:
-        if len(batch.events) > self.max_batch_size:
-            raise ValueError(f"batch of {len(batch.events)} events exceeds the batch size {self.max_batch_size}")
-        data = [
-            {
-                "event_name": event.event_name,
-                "event_time": event.event_time,
-                "event_id": event.event_id,
-                "action_source": "system_generated",
-                "user_data": {k: (v if k in RAW_KEYS else [v]) for k, v in event.fields.items()},
-                "custom_data": dict(event.properties),
-            }
-            for event in batch.events
-        ]
-        body: dict[str, object] = {"data": data}
+        """POST the batch; Meta accepts or rejects it whole, and reports how many events it received."""
+        size = len(batch.events)
+        if size > self.max_batch_size:
+            raise ValueError(f"batch of {size} events exceeds the Meta batch size {self.max_batch_size}")
+        if not size:
+            return BatchOutcome(accepted=0)
+        body: dict[str, Any] = {"data": [server_event(event) for event in batch.events]}
         if self.config.settings.test_event_code:
             body["test_event_code"] = self.config.settings.test_event_code
-        answer = self.http.request("POST", f"{self.config.settings.pixel_id}/events", json=body).json()
-        received = int(answer.get("events_received", 0))
-        missing = len(batch.events) - received
-        rejected = [Rejection(None, "not_received", "Meta acknowledged fewer events than sent")] * max(missing, 0)
-        return BatchOutcome(accepted=received, rejected=rejected)
+        response = self.http.request("POST", f"{self.config.settings.pixel_id}/events", json=body)
+        return self._outcome(json_body(response, self.platform), size)
+
+    def _outcome(self, answer: dict[str, Any], size: int) -> BatchOutcome:
+        received = answer.get("events_received")
+        if isinstance(received, bool) or not isinstance(received, int):
+            raise DestinationError(FailureKind.PERMANENT, f"{self.platform}: Meta answered without events_received")
+        for message in answer.get("messages") or []:
+            self.log(f"{self.platform}: Meta says: {scrub_pii(str(message))}")
+        received = min(max(received, 0), size)
+        missing = Rejection(None, "not_received", f"Meta received {received} of {size} events")
+        return BatchOutcome(accepted=received, rejected=[missing] * (size - received))
 
     def ensure_list(self, target: ListTarget) -> ListRef:
-        raise DestinationError(FailureKind.PERMANENT, "meta_conversions sends events and holds no lists")
+        raise self.refuse("sends events and does not hold lists")
 
     def add_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
-        raise DestinationError(FailureKind.PERMANENT, "meta_conversions sends events and holds no lists")
+        raise self.refuse("sends events and does not hold lists")
 
     def remove_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
-        raise DestinationError(FailureKind.PERMANENT, "meta_conversions sends events and holds no lists")
+        raise self.refuse("sends events and does not hold lists")

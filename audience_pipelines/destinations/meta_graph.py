@@ -1,124 +1,187 @@
-"""What Meta's Graph API errors mean, and the client every Meta destination shares."""
+"""Shared Graph API plumbing for the Meta destinations: error classification, auth and appsecret_proof.
+
+Meta answers errors (HTTP 400, sometimes 401/403/500) with
+``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id", ...}}``. Throttling is a 400 with
+code 4, 17, 613, 80003 or 80004 and no ``Retry-After``; the wait Meta asks for is
+``estimated_time_to_regain_access`` (minutes) in the ``X-Business-Use-Case-Usage`` header.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import requests
 
 from audience_pipelines.config import read_env
+from audience_pipelines.config.destinations import MetaConversionsDestination, MetaCustomAudiencesDestination
 from audience_pipelines.destinations.base import DestinationError, FailureKind
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy
+from audience_pipelines.destinations.http import Classifier, HttpClient, RetryPolicy, default_classifier
 from audience_pipelines.privacy import scrub_pii
+
+MetaConfig = MetaCustomAudiencesDestination | MetaConversionsDestination
 
 THROTTLING_CODES = frozenset({4, 17, 613, 80003, 80004})
 TRANSIENT_CODES = frozenset({1, 2})
-PERMISSION_CODES = frozenset({10, 200})
-INVALID_TOKEN = 190
+TOKEN_CODES = frozenset({102, 190})
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
 UPLOAD_BLOCKED_SUBCODE = 1713230
+USAGE_HEADER = "X-Business-Use-Case-Usage"
+
+
+def appsecret_proof(app_secret: str, access_token: str) -> str:
+    """``HMAC-SHA256(key=app_secret, msg=access_token)`` as lowercase hex."""
+    return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
 
 
 def regain_seconds(response: requests.Response) -> float | None:
-    """``estimated_time_to_regain_access`` (minutes) from ``X-Business-Use-Case-Usage``, in seconds."""
-    raw = response.headers.get("X-Business-Use-Case-Usage")
-    if not raw:
-        return None
+    """The longest ``estimated_time_to_regain_access`` (minutes) in the usage header, in seconds.
+
+    None when absent or 0, so the client backs off exponentially instead.
+    """
     try:
-        usage = json.loads(raw)
-        minutes = [
-            float(entry.get("estimated_time_to_regain_access") or 0) for entries in usage.values() for entry in entries
-        ]
-    except (ValueError, AttributeError, TypeError):
+        usage = json.loads(response.headers.get(USAGE_HEADER) or "{}")
+    except ValueError:
         return None
-    longest = max(minutes, default=0.0)
-    return longest * 60 if longest > 0 else None
+    groups = usage.values() if isinstance(usage, dict) else ()
+    entries = [entry for group in groups if isinstance(group, list) for entry in group if isinstance(entry, dict)]
+    minutes = [entry.get("estimated_time_to_regain_access") for entry in entries]
+    longest = max((m for m in minutes if isinstance(m, int | float) and not isinstance(m, bool)), default=0)
+    return float(longest) * 60 if longest > 0 else None
 
 
-def classifier(token_variable: str) -> Callable[[requests.Response], DestinationError | None]:
-    """Classify Graph API responses; messages name the token's variable, never the token."""
+def graph_error(response: requests.Response) -> dict[str, Any] | None:
+    """The ``error`` object of a Graph error body, or None when the body is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) and isinstance(error.get("code"), int) else None
 
-    def classify(response: requests.Response) -> DestinationError | None:
-        if response.status_code < 400:
-            return None
-        try:
-            error = response.json().get("error") or {}
-        except ValueError:
-            error = {}
-        code, subcode = error.get("code"), error.get("error_subcode")
-        detail = (
-            f"Meta error {code}{f'/{subcode}' if subcode else ''} (HTTP {response.status_code}, "
-            f"fbtrace_id {error.get('fbtrace_id', '-')}): {scrub_pii(str(error.get('message', response.text[:200])))}"
+
+def describe(error: dict[str, Any], status: int) -> str:
+    """Meta's code, subcode, type, scrubbed message and fbtrace_id (never anything from the request)."""
+    code = f"code {error['code']}"
+    if error.get("error_subcode") is not None:
+        code += f", subcode {error['error_subcode']}"
+    text = str(error.get("message", ""))
+    if error.get("error_user_title") or error.get("error_user_msg"):
+        text += f" [{error.get('error_user_title', '')}: {error.get('error_user_msg', '')}]"
+    trace = error.get("fbtrace_id", "-")
+    return f"Meta {error.get('type', 'error')} ({code}, HTTP {status}): {scrub_pii(text)} (fbtrace_id {trace})"
+
+
+def classify(response: requests.Response, *, token_variable: str | None = None) -> DestinationError | None:
+    """Classify a Graph API response. ``token_variable`` names where the token comes from (never its value)."""
+    status = response.status_code
+    if status < 400:
+        return None
+    error = graph_error(response)
+    if error is None:
+        return default_classifier(response)
+    code, subcode = error["code"], error.get("error_subcode")
+    label = f"{code}/{subcode}" if subcode is not None else str(code)
+    detail = describe(error, status)
+    where = f"${token_variable}" if token_variable else "the destination's access_token variable"
+    if code in THROTTLING_CODES:
+        return DestinationError(
+            FailureKind.THROTTLED, detail, retry_after=regain_seconds(response), status=status, code=label
         )
-        if code in THROTTLING_CODES:
-            return DestinationError(
-                FailureKind.THROTTLED, detail, retry_after=regain_seconds(response), status=response.status_code,
-                code=str(code),
-            )  # fmt: skip
-        if response.status_code >= 500 or code in TRANSIENT_CODES:
-            return DestinationError(FailureKind.RETRYABLE, detail, status=response.status_code, code=str(code))
-        if code == INVALID_TOKEN:
-            return DestinationError(
-                FailureKind.AUTHENTICATION,
-                f"Meta access token is invalid or expired: renew it in ${token_variable}. {detail}",
-                status=response.status_code,
-                code=str(code),
-            )
-        if code in PERMISSION_CODES:
-            return DestinationError(
-                FailureKind.AUTHENTICATION,
-                f"the token in ${token_variable} lacks a permission this call needs. {detail}",
-                status=response.status_code,
-                code=str(code),
-            )
-        if subcode == UPLOAD_BLOCKED_SUBCODE:
-            return DestinationError(
-                FailureKind.PERMANENT,
-                f"Meta blocked uploads to this audience (flagged audience): create a new one. {detail}",
-                status=response.status_code,
-                code="upload_blocked",
-            )
-        return DestinationError(FailureKind.PERMANENT, detail, status=response.status_code, code=str(code))
-
-    return classify
+    if code in TOKEN_CODES:
+        expired = f"code {code}" + (f", subcode {subcode}" if subcode is not None else "")
+        message = f"Meta access token is invalid or expired ({expired}): renew it in {where}"
+        return DestinationError(FailureKind.AUTHENTICATION, f"{message}; {detail}", status=status, code=label)
+    if code in PERMISSION_CODES:
+        message = f"Meta denied permission (code {code}): check what the token in {where} may access"
+        return DestinationError(FailureKind.AUTHENTICATION, f"{message}; {detail}", status=status, code=label)
+    if status >= 500 or code in TRANSIENT_CODES or error.get("is_transient") is True:
+        return DestinationError(FailureKind.RETRYABLE, detail, status=status, code=label)
+    if code == 100 and subcode == UPLOAD_BLOCKED_SUBCODE:
+        message = "audience upload blocked by Meta (flagged audience): Meta blocked uploads to this audience"
+        detail = f"{message}; create a new audience. {detail}"
+        return DestinationError(FailureKind.PERMANENT, detail, status=status, code=label)
+    return DestinationError(FailureKind.PERMANENT, detail, status=status, code=label)
 
 
-class MetaGraphDestination:
-    """Shared by the Meta destinations: built from a config, one Graph API client per run."""
-
-    identity_platform: ClassVar[str] = "meta"
-
-    def __init__(
-        self, config: Any, *, log: Callable[[str], None] = lambda m: None, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
-        self.config = config
-        self.http = graph_client(config, log=log, sleep=sleep)
-
-    def close(self) -> None:
-        self.http.close()
+def classifier(token_variable: str) -> Classifier:
+    """:func:`classify` bound to the name of the token's environment variable."""
+    return functools.partial(classify, token_variable=token_variable)
 
 
-def graph_client(config, *, log: Callable[[str], None], sleep: Callable[[float], None]) -> HttpClient:
-    """An HTTP client for ``{base_url}/{api_version}`` with the bearer token (and appsecret_proof if configured)."""
+def graph_client(
+    config: MetaConfig,
+    *,
+    log: Callable[[str], None] = lambda message: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HttpClient:
+    """A client rooted at ``{base_url}/{api_version}``: Bearer token, and appsecret_proof when configured."""
     credentials = config.credentials
     token = read_env(config.name, "access_token", credentials.access_token)
-    app_secret = read_env(config.name, "app_secret", credentials.app_secret) if credentials.app_secret else None
+    secret = read_env(config.name, "app_secret", credentials.app_secret) if credentials.app_secret else None
+    proof = appsecret_proof(secret, token) if secret else None
     client = HttpClient(
         f"{config.resolved_base_url()}/{config.settings.api_version}",
-        platform=f"Meta ({config.name})",
+        platform=f"{config.type} '{config.name}'",
         classify=classifier(credentials.access_token),
         headers={"Authorization": f"Bearer {token}"},
-        secrets=[token, app_secret],
+        secrets=[token, secret, proof],
         retry=RetryPolicy.from_settings(config.retry),
         timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
         log=log,
         sleep=sleep,
     )
-    if app_secret:
-        proof = hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+    if proof:
         client.session.params = {"appsecret_proof": proof}
     return client
+
+
+def json_body(response: requests.Response, platform: str) -> dict[str, Any]:
+    """A successful response's JSON object; a permanent error when Meta answered anything else."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise DestinationError(FailureKind.PERMANENT, f"{platform}: expected a JSON object from Meta")
+    return body
+
+
+class MetaGraphDestination:
+    """Shared by the Meta destinations: built from a config, one Graph API client per run."""
+
+    type_name: ClassVar[str]
+    identity_platform: ClassVar[str] = "meta"
+
+    def __init__(
+        self,
+        config: Any,
+        *,
+        log: Callable[[str], None] = lambda message: None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.log = log
+        self.http = graph_client(config, log=log, sleep=sleep)
+
+    @classmethod
+    def from_config(cls, config: Any, *, log: Callable[[str], None]) -> Self:
+        """Build from a validated destination config."""
+        return cls(config, log=log)
+
+    @property
+    def platform(self) -> str:
+        """How messages name this destination, e.g. ``meta_custom_audiences 'ads'``."""
+        return self.http.platform
+
+    def refuse(self, what: str) -> DestinationError:
+        """The permanent error for an operation this destination type does not offer."""
+        return DestinationError(FailureKind.PERMANENT, f"{self.type_name} {what}")
+
+    def close(self) -> None:
+        self.http.close()
