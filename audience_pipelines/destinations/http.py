@@ -154,6 +154,7 @@ class HttpClient:
         if error is None:
             return response
         error.message = self._mask(error.message)
+        error.args = (error.message,)  # repr() and tracebacks show args: keep them masked too
         return error
 
     def _mask(self, text: str) -> str:

@@ -119,7 +119,9 @@ def test_a_target_needs_an_id_or_a_name(client: MetaCustomAudiences) -> None:
 # ---------------------------------------------------------------------- members
 
 
-def test_add_then_remove_with_a_multi_key_schema(fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef) -> None:
+def test_add_then_remove_with_a_multi_key_schema(
+    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef
+) -> None:
     us = sha256("us")
     members = [
         member("k1", EMAIL=sha256("a@example.com"), COUNTRY=us, EXTERN_ID="crm-1"),
@@ -155,7 +157,9 @@ def test_a_batch_over_the_limit_is_refused_before_sending(
     assert client.add_members(audience, Batch("max", members=members[:10_000])).accepted == 10_000
 
 
-def test_an_unknown_field_is_refused_before_sending(fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef) -> None:
+def test_an_unknown_field_is_refused_before_sending(
+    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef
+) -> None:
     with pytest.raises(ValueError, match="no field"):
         client.add_members(audience, Batch("b", members=[member("k1", em=sha256("a@example.com"))]))
     assert users_calls(fake, audience.id) == []
@@ -168,8 +172,8 @@ def test_invalid_entries_become_rejections_of_the_right_members(
     outcome = client.add_members(audience, Batch("b", members=members))
     assert outcome.accepted == 2
     assert outcome.accepted + len(outcome.rejected) == len(members)
-    assert {(r.member_key, r.reason) for r in outcome.rejected} == {("bad", "invalid_entry"), ("empty", "invalid_entry")}
     assert outcome.rejected_keys == {"bad", "empty"}
+    assert {r.reason for r in outcome.rejected} == {"invalid_entry"}
     assert all("not-a-sha256-value" not in r.message for r in outcome.rejected)
     assert "EMAIL" in next(r.message for r in outcome.rejected if r.member_key == "bad")
     assert fake.audience_member_ids(audience.id) == {sha256("person.1@example.com"), sha256("person.3@example.com")}
@@ -309,8 +313,8 @@ def test_a_removal_refused_for_audience_size_is_reported_as_such(
     fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef, wording: str
 ) -> None:
     client.add_members(audience, Batch("b", members=[email_member(1)]))
-    body = {"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100, "error_user_title": wording}}
-    fake.fail_next(400, body, method="DELETE")
+    refusal = {"message": "Invalid parameter", "type": "OAuthException", "code": 100, "error_user_title": wording}
+    fake.fail_next(400, {"error": refusal}, method="DELETE")
     with pytest.raises(DestinationError) as caught:
         client.remove_members(audience, Batch("r", members=[email_member(1)]))
     error = caught.value
