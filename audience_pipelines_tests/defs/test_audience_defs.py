@@ -128,14 +128,11 @@ def test_schedules_follow_refresh_and_status(warehouse_url):
     assert fixed.get_partition_keys(current_time=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)) == ["2026-02-01"]
 
 
-def test_dagster_definitions_validate_passes_on_the_workspace(postgres):
-    env = {
-        **os.environ,
-        "DAGSTER_PG_URL": postgres.dagster_url,
-        "AUDIENCE_PIPELINES_CONFIG": str(PROJECT_DIR / "audiences.yaml"),
-    }
+def validate_workspace(config_path, postgres) -> subprocess.CompletedProcess:
+    """``dagster definitions validate -w workspace.yaml`` with the given configuration file."""
+    env = {**os.environ, "DAGSTER_PG_URL": postgres.dagster_url, "AUDIENCE_PIPELINES_CONFIG": str(config_path)}
     env.pop("DAGSTER_HOME", None)
-    completed = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
         cwd=PROJECT_DIR,
         env=env,
@@ -143,22 +140,17 @@ def test_dagster_definitions_validate_passes_on_the_workspace(postgres):
         text=True,
         timeout=300,
     )
+
+
+def test_dagster_definitions_validate_passes_on_the_workspace(postgres):
+    completed = validate_workspace(PROJECT_DIR / "audiences.yaml", postgres)
     assert completed.returncode == 0, completed.stderr[-2000:]
 
 
 def test_an_invalid_config_fails_the_code_location_with_the_same_message(tmp_path, postgres):
     bad = tmp_path / "audiences.yaml"
     bad.write_text("audiences:\n  - name: broken\n    type: dynamic\n    refresh: sometimes\n")
-    env = {**os.environ, "DAGSTER_PG_URL": postgres.dagster_url, "AUDIENCE_PIPELINES_CONFIG": str(bad)}
-    env.pop("DAGSTER_HOME", None)
-    completed = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    completed = validate_workspace(bad, postgres)
     assert completed.returncode == 1
     output = completed.stdout + completed.stderr
     assert "audiences.yaml: audience 'broken' (item 1): field 'refresh'" in output
