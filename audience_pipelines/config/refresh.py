@@ -28,7 +28,8 @@ def partition_format(refresh: str) -> str:
     return "%Y-%m-%d" if daily_or_slower else "%Y-%m-%d-%H:%M"
 
 
-def _valid_refresh(value: str) -> str:
+def validate_refresh(value: str) -> str:
+    """A preset or cron expression that Dagster accepts (raises ValueError otherwise)."""
     value = value.strip()
     cron = cron_for(value)
     if len(cron.split()) != 5:
@@ -42,7 +43,7 @@ def _valid_refresh(value: str) -> str:
     return value
 
 
-Refresh = Annotated[str, AfterValidator(_valid_refresh)]
+Refresh = Annotated[str, AfterValidator(validate_refresh)]
 
 
 def next_tick(refresh: str, now: dt.datetime) -> dt.datetime:

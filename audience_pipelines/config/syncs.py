@@ -9,13 +9,13 @@ from pydantic import AfterValidator, Field, model_validator
 
 from audience_pipelines.config.audiences import ColumnName, Name, StrictModel
 from audience_pipelines.config.durations import Duration
-from audience_pipelines.config.refresh import PRESETS, Refresh
+from audience_pipelines.config.refresh import PRESETS, validate_refresh
 
 FOLLOW = "follow"
 
 
 def _schedule(value: str) -> str:
-    return value if value == FOLLOW else Refresh.__metadata__[0].func(value)
+    return value if value == FOLLOW else validate_refresh(value)
 
 
 SyncSchedule = Annotated[str, AfterValidator(_schedule)]

@@ -72,8 +72,8 @@ def _guarded(plan: SyncPlan, sync: SyncConfig, tracked_adds: int) -> SyncPlan:
     if held and plan.removes / held > sync.max_exit_ratio:
         reason = (
             f"guard: would remove {plan.removes} of {held} members ({plan.removes / held:.0%}), more than "
-            f"max_exit_ratio {sync.max_exit_ratio:.0%}; check snapshot {plan.snapshot.partition_key}, then raise "
-            "the limit or run the sync manually with the guard lifted"
+            f"max_exit_ratio {sync.max_exit_ratio:.0%}; check snapshot {plan.snapshot.partition_key}; if the change is "
+            "intended, raise max_exit_ratio for this sync in the configuration"
         )
         return SyncPlan(**{**plan.__dict__, "blocked_reason": reason})
     if plan.projected_size < sync.min_size:

@@ -21,6 +21,10 @@ from audience_pipelines.warehouse.sync_runs import RunCounts, finish_run, save_p
 class GuardBlocked(RuntimeError):
     """A guard (min_size, max_exit_ratio) refused the run before anything was sent."""
 
+    def __init__(self, plan: SyncPlan) -> None:
+        super().__init__(plan.blocked_reason)
+        self.plan = plan
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -69,7 +73,7 @@ def begin_run(engine: sa.Engine, config: ProjectConfig, sync_name: str, *, run_i
                 partition_key=partition,
                 error_summary=plan.blocked_reason,
             )
-        raise GuardBlocked(plan.blocked_reason)
+        raise GuardBlocked(plan)
     return plan
 
 
@@ -133,7 +137,7 @@ def run_sync(
     try:
         plan = begin_run(engine, config, sync_name, run_id=run_id, trigger=trigger)
     except GuardBlocked as blocked:
-        return RunSummary(run_id, "failed", plan_sync(engine, config, sync_name), RunCounts(), message=str(blocked))
+        return RunSummary(run_id, "failed", blocked.plan, RunCounts(), message=str(blocked))
     if plan.skip_reason:
         return RunSummary(run_id, "skipped", plan, RunCounts(), message=plan.skip_reason)
     try:
