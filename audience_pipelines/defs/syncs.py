@@ -52,7 +52,7 @@ def build_sync_defs(project: ProjectConfig) -> dg.Definitions:
         )
         for sync in project.syncs
     ]
-    jobs = {(sync.destination, sync.type): _sync_job(project, sync.destination, sync.type) for sync in project.syncs}
+    jobs = {(sync.destination, sync.type): _sync_job(sync.destination, sync.type) for sync in project.syncs}
     sensors = [
         _destination_sensor(project, destination.name, jobs)
         for destination in project.destinations
@@ -71,7 +71,7 @@ def build_sync_defs(project: ProjectConfig) -> dg.Definitions:
     )
 
 
-def _sync_job(project: ProjectConfig, destination: str, sync_type: str) -> dg.JobDefinition:
+def _sync_job(destination: str, sync_type: str) -> dg.JobDefinition:
     push = list_sync if sync_type == "list" else event_sync
 
     @dg.job(
