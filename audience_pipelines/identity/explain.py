@@ -6,14 +6,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from audience_pipelines.identity.hashing import sha256_hex
-from audience_pipelines.identity.prepare import normalize_values
+from audience_pipelines.identity.prepare import identifier_type, prepare_column
 from audience_pipelines.identity.rules import get_platform
-from audience_pipelines.identity.types import IdentifierType
+from audience_pipelines.identity.text import Context
 
 
 @dataclass(frozen=True)
 class Explanation:
+    """One value through one platform's rules: the normalized value and its SHA-256 (None when the platform
+    sends it unhashed), or the reason it is dropped; and whether the platform hashes this identifier."""
+
     normalized: str | None
     hashed: str | None
     reason: str | None
@@ -21,16 +23,13 @@ class Explanation:
 
 
 def explain(platform: str, identifier: str, value: str, default_region: str = "US") -> Explanation:
-    """Normalize ``value`` as ``identifier`` for ``platform`` and hash it if the platform hashes it."""
-    rules = get_platform(platform)
-    try:
-        kind = IdentifierType(identifier)
-    except ValueError:
-        known = ", ".join(i.value for i in IdentifierType)
-        raise ValueError(f"unknown identifier type {identifier!r}; known: {known}") from None
-    normalized, reasons = normalize_values(pd.Series([value], dtype=object), kind, rules, default_region=default_region)
-    result = normalized.iloc[0]
-    if result is None or pd.isna(result):
-        return Explanation(None, None, reasons.iloc[0], rules.hashes(kind))
-    hashed = sha256_hex(pd.Series([result], dtype=object)).iloc[0] if rules.hashes(kind) else None
-    return Explanation(str(result), hashed, None, rules.hashes(kind))
+    """Normalize ``value`` as ``identifier`` for ``platform`` exactly as a sync would, and hash it if the
+    platform hashes it. Unknown platforms and identifier types raise ValueError listing the known ones."""
+    rules = get_platform(platform, default_region=default_region)
+    kind = identifier_type(identifier)
+    hashes = rules.hashes(kind)
+    context = Context(rules.phone_format, rules.default_region)
+    normalized, sent, reasons = prepare_column(pd.Series([value], dtype=object), kind, rules, context)
+    if reasons.iloc[0] is not None:
+        return Explanation(None, None, reasons.iloc[0], hashes)
+    return Explanation(normalized.iloc[0], sent.iloc[0] if hashes else None, None, hashes)

@@ -2,30 +2,51 @@
 
 from __future__ import annotations
 
-import hashlib
+import re
+from hashlib import sha256
 
+import numpy as np
 import pandas as pd
 
+from audience_pipelines.identity.text import as_text
+
 _SHA256_HEX = r"[0-9a-fA-F]{64}"
+_IS_SHA256_HEX = re.compile(_SHA256_HEX)
+
+
+class EmptyIdentifierError(ValueError):
+    """An empty or blank string reached the hasher: the normalizers should have dropped it (a bug upstream).
+
+    Raised instead of hashing, so ``sha256("")`` (a value that matches nobody, and the same for everybody)
+    can never be sent.
+    """
 
 
 def is_sha256_hex(values: pd.Series) -> pd.Series:
-    """Whether each value already is a SHA-256 hex digest (64 hex characters, any case)."""
-    return values.astype(object).where(values.notna(), "").astype(str).str.fullmatch(_SHA256_HEX)
+    """Whether each value already is a SHA-256 hex digest: exactly 64 hex characters, any case."""
+    present = values.notna().to_numpy()
+    out = pd.Series(False, index=values.index)
+    if present.any():
+        out[present] = values[present].astype(str).str.fullmatch(_SHA256_HEX).to_numpy()
+    return out
 
 
 def sha256_hex(values: pd.Series) -> pd.Series:
     """Lowercase hex SHA-256 of each value's UTF-8 bytes; 64-hex values pass through lowercased.
 
-    Missing values stay missing. An empty string is a bug upstream (empty identifiers are dropped before
-    hashing) and raises, so ``sha256("")`` can never leave the process.
+    Missing values stay missing (None). A blank string raises :class:`EmptyIdentifierError`.
     """
-    present = values.notna()
-    if (values[present].astype(str) == "").any():
-        raise ValueError("refusing to hash an empty identifier (drop empty values before hashing)")
-    already = is_sha256_hex(values) & present
-    out = pd.Series(None, index=values.index, dtype=object)
-    out[already] = values[already].astype(str).str.lower()
-    todo = present & ~already
-    out[todo] = [hashlib.sha256(v.encode("utf-8")).hexdigest() for v in values[todo].astype(str)]
+    text = as_text(values)
+    present = text.notna().to_numpy()
+    out = pd.Series(np.full(len(text), None, dtype=object), index=values.index)
+    if present.any():
+        out[present] = [_digest(value) for value in text.to_numpy()[present]]
     return out
+
+
+def _digest(value: str) -> str:
+    if len(value) == 64 and _IS_SHA256_HEX.fullmatch(value):
+        return value.lower()
+    if not value or value.isspace():
+        raise EmptyIdentifierError("refusing to hash an empty identifier (drop empty values before hashing)")
+    return sha256(value.encode("utf-8")).hexdigest()

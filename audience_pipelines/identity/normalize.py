@@ -1,256 +1,316 @@
-"""Vectorized normalizers: each takes a Series of raw values and returns (normalized, drop reasons).
+"""Vectorized normalizers: each takes a Series of raw values and returns ``(normalized, reasons)``.
 
-A normalized value is None where the input is dropped; the reason Series then says why (``missing``,
-``empty``, ``invalid_email``, ``invalid_phone``, ``invalid_date``, ``invalid_gender``, ``invalid_country``,
-``invalid_format``). Phone numbers go through ``phonenumbers``; everything else through pandas string ops.
+Both Series share the input's index and have object dtype. A normalized value is None where the input is
+dropped, and the reason Series then holds a code from :mod:`audience_pipelines.identity.types` (``missing``,
+``empty``, ``invalid_email``, ...); it is None where the value is kept. Everything goes through pandas string
+methods except phone numbers, which ``phonenumbers`` parses once per distinct (value, region) pair, after a
+vectorized fast path for plain North American numbers (``phones.py``). Dates live in ``dates.py``, the text
+handling they all share in ``text.py``.
+
+``NORMALIZERS`` maps the keys that platform rules name (``rules.py``) to these functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import pandas as pd
 import phonenumbers
 
-Normalized = tuple[pd.Series, pd.Series]
-PhoneFormat = Literal["e164", "digits"]
+from audience_pipelines.identity import tables
+from audience_pipelines.identity.dates import date_of_birth, dob_day, dob_month, dob_year
+from audience_pipelines.identity.phones import phone_in_context
+from audience_pipelines.identity.text import (
+    Context,
+    Normalized,
+    letters_only,
+    objects,
+    on_distinct,
+    reject,
+    text,
+    words,
+)
+from audience_pipelines.identity.types import (
+    INVALID_COUNTRY,
+    INVALID_EMAIL,
+    INVALID_FORMAT,
+    INVALID_GENDER,
+    PHONE_FORMATS,
+    PhoneFormat,
+)
 
-_US_STATES = {
-    "alabama": "al", "alaska": "ak", "arizona": "az", "arkansas": "ar", "california": "ca", "colorado": "co",
-    "connecticut": "ct", "delaware": "de", "district of columbia": "dc", "florida": "fl", "georgia": "ga",
-    "hawaii": "hi", "idaho": "id", "illinois": "il", "indiana": "in", "iowa": "ia", "kansas": "ks",
-    "kentucky": "ky", "louisiana": "la", "maine": "me", "maryland": "md", "massachusetts": "ma",
-    "michigan": "mi", "minnesota": "mn", "mississippi": "ms", "missouri": "mo", "montana": "mt",
-    "nebraska": "ne", "nevada": "nv", "new hampshire": "nh", "new jersey": "nj", "new mexico": "nm",
-    "new york": "ny", "north carolina": "nc", "north dakota": "nd", "ohio": "oh", "oklahoma": "ok",
-    "oregon": "or", "pennsylvania": "pa", "rhode island": "ri", "south carolina": "sc", "south dakota": "sd",
-    "tennessee": "tn", "texas": "tx", "utah": "ut", "vermont": "vt", "virginia": "va", "washington": "wa",
-    "west virginia": "wv", "wisconsin": "wi", "wyoming": "wy", "puerto rico": "pr",
-}  # fmt: skip
-_COUNTRY_NAMES = {
-    "usa": "us", "united states": "us", "united states of america": "us", "america": "us",
-    "uk": "gb", "united kingdom": "gb", "great britain": "gb", "england": "gb", "canada": "ca",
-    "germany": "de", "deutschland": "de", "france": "fr", "spain": "es", "italy": "it", "mexico": "mx",
-    "australia": "au", "india": "in", "brazil": "br", "japan": "jp", "netherlands": "nl",
-}  # fmt: skip
-_ISO_COUNTRIES = frozenset(code.lower() for code in phonenumbers.SUPPORTED_REGIONS)
-_MONTHS = {
-    name: f"{number:02d}"
-    for number, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-         ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
-         ("nov", "november"), ("dec", "december")],
-        start=1,
-    )
-    for name in names
-}  # fmt: skip
-_GENDERS = {"m": "m", "male": "m", "man": "m", "boy": "m", "f": "f", "female": "f", "woman": "f", "girl": "f"}
+# ---------------------------------------------------------------------------------------------- email
 
-
-def text(values: pd.Series) -> Normalized:
-    """Strip surrounding whitespace; None/NaN -> ``missing``, blank -> ``empty``."""
-    missing = values.isna()
-    stripped = values.where(missing, values.astype(str).str.strip())
-    empty = ~missing & (stripped == "")
-    reasons = pd.Series(None, index=values.index, dtype=object)
-    reasons[missing] = "missing"
-    reasons[empty] = "empty"
-    return stripped.where(~(missing | empty), None).astype(object), reasons
-
-
-def _validated(values: pd.Series, reasons: pd.Series, valid: pd.Series, reason: str) -> Normalized:
-    """Drop values (not already dropped) for which ``valid`` is False, with ``reason``."""
-    bad = reasons.isna() & ~valid.fillna(False).astype(bool)
-    reasons = reasons.copy()
-    reasons[bad] = reason
-    return values.where(~bad, None), reasons
+_EMAIL = r"[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+"
 
 
 def email(values: pd.Series) -> Normalized:
     """Trim and lowercase; must look like ``local@domain.tld``."""
     out, reasons = text(values)
     out = out.str.lower()
-    return _validated(out, reasons, out.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "invalid_email")
+    return reject(out, reasons, out.str.fullmatch(_EMAIL), INVALID_EMAIL)
 
 
-def email_without_gmail_dots(values: pd.Series) -> Normalized:
-    """Email, with dots removed from the local part of gmail.com / googlemail.com addresses (GA4)."""
+def email_gmail(values: pd.Series) -> Normalized:
+    """Email, with the dots removed from the local part of gmail.com / googlemail.com addresses (GA4)."""
     out, reasons = email(values)
-    parts = out.str.extract(r"^(?P<local>[^@]+)@(?P<domain>gmail\.com|googlemail\.com)$")
-    gmail = parts["local"].notna()
-    out = out.where(~gmail, parts["local"].str.replace(".", "", regex=False) + "@" + parts["domain"])
-    return out, reasons
+    parts = out.str.extract(r"^([^@]+)@(gmail\.com|googlemail\.com)$")
+    gmail = parts[0].notna()
+    if not gmail.any():
+        return out, reasons
+    out = out.where(~gmail, parts[0].str.replace(".", "", regex=False) + "@" + parts[1])
+    return reject(out, reasons, out.str.startswith("@").eq(False), INVALID_EMAIL)
+
+
+# ---------------------------------------------------------------------------------------------- phone
+
+
+def row_countries(countries: pd.Series) -> pd.Series:
+    """Each row's country as an upper-case ISO alpha-2 code (None where missing or not a country)."""
+    codes, _ = on_distinct(country, countries)
+    return codes.str.upper()
 
 
 def phone(
-    values: pd.Series, *, phone_format: PhoneFormat, default_region: str, regions: pd.Series | None = None
+    values: pd.Series,
+    *,
+    phone_format: PhoneFormat = "e164",
+    default_region: str = "US",
+    countries: pd.Series | None = None,
 ) -> Normalized:
-    """Parse with ``phonenumbers`` (the row's country as region when given) and format as E.164 (``+1650…``)
-    or as digits with the country code and no ``+`` (``1650…``). Parsed once per distinct (value, region)."""
-    out, reasons = text(values)
-    region = pd.Series(default_region.upper(), index=values.index, dtype=object)
-    if regions is not None:
-        row_regions = regions.astype(object).where(regions.notna(), "").astype(str).str.strip().str.upper()
-        region = region.where(~row_regions.isin(phonenumbers.SUPPORTED_REGIONS), row_regions)
-    present = out.notna()
-    result = pd.Series(None, index=values.index, dtype=object)
-    fast = _nanp_fast_path(out, region) if present.any() else result
-    result[fast.notna()] = fast[fast.notna()]
-    present = present & fast.isna()
-    pairs = pd.DataFrame({"value": out[present], "region": region[present]})
-    lookup = {key: _format_phone(*key) for key in pairs.drop_duplicates().itertuples(index=False, name=None)}
-    result[pairs.index] = [lookup[key] for key in pairs.itertuples(index=False, name=None)]
-    reasons = reasons.copy()
-    reasons[present & result.isna()] = "invalid_phone"
-    if phone_format == "digits":
-        result = result.where(result.isna(), result.str.removeprefix("+"))
-    return result, reasons
+    """Parse with ``phonenumbers`` and format as E.164 (``+16505551212``) or as digits with the country code
+    and no ``+`` (``16505551212``).
 
-
-_NANP_REGIONS = frozenset({"US", "CA"})
-
-
-def _nanp_fast_path(values: pd.Series, regions: pd.Series) -> pd.Series:
-    """E.164 for plain North American numbers without calling ``phonenumbers`` per value.
-
-    Only unambiguous shapes take this path (a 10-digit national number whose area code and exchange start
-    with 2-9, optionally preceded by 1 or +1, in a NANP region); everything else is left as None for
-    ``phonenumbers``. A test checks the two agree on these shapes.
+    A number without a country code takes it from the row's country (``countries``: names or codes, same
+    index as ``values``) when that is known, else from ``default_region``. Numbers that are not a possible
+    full number for their region (too short, too long, local-only, a North American area code or exchange
+    starting with 0 or 1) are dropped as ``invalid_phone``.
     """
-    text = values.astype(object).where(values.notna(), "").astype(str)
-    digits = text.str.replace(r"\D", "", regex=True)
-    plain = text.str.fullmatch(r"\+?[\d\s().\-]+") & ~text.str.startswith("00")
-    international = text.str.startswith("+")
-    national = digits.str.len().eq(10) & ~international
-    with_one = digits.str.len().eq(11) & digits.str.startswith("1")
-    number = digits.where(national, digits.str[1:])
-    shaped = number.str.fullmatch(r"[2-9]\d\d[2-9]\d{6}")
-    ok = plain & regions.isin(_NANP_REGIONS) & (national | with_one) & shaped & values.notna()
-    return ("+1" + number).where(ok, None)
+    region = default_region.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown default region {default_region!r} (expected an ISO 3166-1 alpha-2 code)")
+    if phone_format not in PHONE_FORMATS:
+        raise ValueError(f"unknown phone format {phone_format!r}; known: {', '.join(PHONE_FORMATS)}")
+    rows = None if countries is None else row_countries(countries)
+    return phone_in_context(values, Context(phone_format, region, rows))
 
 
-def _format_phone(value: str, region: str) -> str | None:
-    candidate = "+" + value[2:] if value.startswith("00") else value
-    try:
-        number = phonenumbers.parse(candidate, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+# ---------------------------------------------------------------------------------------------- names
 
 
 def letters(values: pd.Series) -> Normalized:
-    """Lowercase, keep letters only (accented letters kept; digits, punctuation and spaces removed)."""
+    """Lowercase letters only: digits, punctuation and spaces go; accented and non-Latin letters stay
+    (Meta names and cities: ``"Zoë-Ann "`` -> ``zoëann``)."""
     out, reasons = text(values)
-    out = out.str.lower().str.replace(r"[\W\d_]+", "", regex=True)
-    return _validated(out, reasons, out.str.len() > 0, "invalid_format")
-
-
-def trimmed_lower(values: pd.Series) -> Normalized:
-    """Trim and lowercase (Google's name rule)."""
-    out, reasons = text(values)
-    return out.str.lower(), reasons
+    out = letters_only(out)
+    return reject(out, reasons, out.ne(""), INVALID_FORMAT)
 
 
 def first_initial(values: pd.Series) -> Normalized:
-    """The first letter of a name, lowercase."""
+    """The first letter of a name (or of an initial), lowercase."""
     out, reasons = letters(values)
     return out.str[:1], reasons
 
 
+def name_lower(values: pd.Series) -> Normalized:
+    """Trim and lowercase, nothing else (Google Customer Match names: ``"Zoë-Ann"`` -> ``zoë-ann``)."""
+    out, reasons = text(values)
+    return out.str.lower(), reasons
+
+
+def name_words(values: pd.Series) -> Normalized:
+    """Lowercase, digits and symbols removed, words kept apart by one space (GA4 user-provided data)."""
+    out, reasons = text(values)
+    out = out.str.lower().str.replace(r"[^\w\s\u0300-\u036f]+|[\d_]+", "", regex=True)
+    out = out.str.replace(r"\s+", " ", regex=True).str.strip()
+    return reject(out, reasons, out.ne(""), INVALID_FORMAT)
+
+
+def name_compact(values: pd.Series) -> Normalized:
+    """Lowercase with all whitespace removed (TikTok Events API names)."""
+    out, reasons = text(values)
+    return out.str.lower().str.replace(r"\s+", "", regex=True), reasons
+
+
+def alnum(values: pd.Series) -> Normalized:
+    """Lowercase letters and digits only (TikTok Events API city and state)."""
+    out, reasons = text(values)
+    out = out.str.lower().str.replace(r"[^\w\u0300-\u036f]+|_+", "", regex=True)
+    return reject(out, reasons, out.ne(""), INVALID_FORMAT)
+
+
+# --------------------------------------------------------------------------------------------- places
+
+
 def state(values: pd.Series) -> Normalized:
-    """US state names become their 2-letter code; otherwise letters only, lowercase."""
+    """US state names become their two-letter code; anything else is kept as lowercase letters only
+    (``"New York"`` -> ``ny``, ``" NY "`` -> ``ny``, ``"Île-de-France"`` -> ``îledefrance``)."""
     out, reasons = text(values)
-    lowered = out.str.lower().str.replace(r"\s+", " ", regex=True)
-    out = lowered.map(lambda v: _US_STATES.get(v, v) if isinstance(v, str) else v)
-    out = out.str.replace(r"[\W\d_]+", "", regex=True)
-    return _validated(out, reasons, out.str.len() > 0, "invalid_format")
+    code = words(out).map(tables.US_STATES)
+    out = objects(code.where(code.notna(), letters_only(out)))
+    return reject(out, reasons, out.ne(""), INVALID_FORMAT)
 
 
-def zip_code(values: pd.Series) -> Normalized:
-    """Lowercase, whitespace removed, the part before ``-`` (US ZIP+4 becomes 5 digits)."""
+def _us_zip(out: pd.Series, reasons: pd.Series, context: Context) -> Normalized:
+    """US rows keep the 5-digit ZIP. In a row whose country is US, ZIP+4 written without its dash is cut to 5
+    digits, a 3- or 4-digit ZIP (leading zeros lost in a numeric column: 2134 for 02134) is zero-padded, and
+    anything else is invalid. Rows with no country are only cut from 9 digits, and only when the default
+    region is US; other countries' postcodes are left alone."""
+    if context.countries is None:
+        us, unknown = pd.Series(False, index=out.index), pd.Series(True, index=out.index)
+    else:
+        us, unknown = context.countries.eq("US"), context.countries.isna()
+    zip4 = out.str.fullmatch(r"\d{9}").eq(True) & (us | (unknown & (context.default_region == "US")))
+    short = out.str.fullmatch(r"\d{3,4}").eq(True) & us
+    if zip4.any() or short.any():
+        out = out.where(~zip4, out.str[:5]).where(~short, out.str.zfill(5))
+    return reject(out, reasons, ~us | out.str.fullmatch(r"\d{5}").eq(True), INVALID_FORMAT)
+
+
+def zip_code(values: pd.Series, *, countries: pd.Series | None = None, default_region: str = "US") -> Normalized:
+    """Lowercase, the part before any ``-``, whitespace removed (``"94107-1234"`` -> ``94107``,
+    ``"SW1A 1AA"`` -> ``sw1a1aa``); US rows must end up as 5 digits (see ``_us_zip``)."""
+    rows = None if countries is None else row_countries(countries)
+    return _zip(values, Context(default_region=default_region.upper(), countries=rows))
+
+
+def _zip(values: pd.Series, context: Context) -> Normalized:
     out, reasons = text(values)
-    out = out.str.lower().str.split("-").str[0].str.replace(r"\s+", "", regex=True)
-    return _validated(out, reasons, out.str.len() > 0, "invalid_format")
+    out = out.str.lower().str.split("-", n=1).str[0].str.replace(r"\s+", "", regex=True)
+    out, reasons = reject(out, reasons, out.ne(""), INVALID_FORMAT)
+    return _us_zip(out, reasons, context)
+
+
+def postal_code(values: pd.Series, *, countries: pd.Series | None = None, default_region: str = "US") -> Normalized:
+    """Postal code sent unhashed (Google): trimmed, inner whitespace collapsed, case kept; US ZIP+4 becomes
+    the 5-digit ZIP and US rows must be 5 digits."""
+    rows = None if countries is None else row_countries(countries)
+    return _postal_code(values, Context(default_region=default_region.upper(), countries=rows))
+
+
+def _postal_code(values: pd.Series, context: Context) -> Normalized:
+    out, reasons = text(values)
+    out = out.str.replace(r"\s+", " ", regex=True)
+    zip4 = out.str.extract(r"^(\d{5}) ?- ?\d{4}$")[0]
+    out = out.where(zip4.isna(), zip4)
+    return _us_zip(objects(out), reasons, context)
 
 
 def country(values: pd.Series) -> Normalized:
-    """ISO 3166-1 alpha-2, lowercase; common English names accepted."""
+    """ISO 3166-1 alpha-2, lowercase. Codes in any case, common English (and a few native) names and alpha-3
+    codes are accepted (``"United States"``, ``"USA"``, ``"U.S."`` -> ``us``); anything else is
+    ``invalid_country``."""
     out, reasons = text(values)
-    lowered = out.str.lower().str.replace(r"[^a-z ]", "", regex=True).str.strip()
-    out = lowered.map(lambda v: _COUNTRY_NAMES.get(v, v) if isinstance(v, str) else v)
-    return _validated(out, reasons, out.isin(_ISO_COUNTRIES), "invalid_country")
+    key = words(out)
+    compact = key.str.replace(" ", "", regex=False)
+    code = key.map(tables.COUNTRY_ALIASES)
+    code = code.where(code.notna(), compact.map(tables.COUNTRY_ALIASES))
+    code = objects(code.where(code.notna(), compact))
+    return reject(code, reasons, code.isin(tables.ISO_COUNTRIES), INVALID_COUNTRY)
+
+
+def country_upper(values: pd.Series) -> Normalized:
+    """ISO 3166-1 alpha-2 in upper case (Google's unhashed ``countryCode``)."""
+    out, reasons = country(values)
+    return out.str.upper(), reasons
+
+
+# -------------------------------------------------------------------------------------------- gender
 
 
 def gender(values: pd.Series) -> Normalized:
-    """``m`` or ``f``."""
+    """``m`` or ``f`` (from m/male/man/boy, f/female/woman/girl in any case)."""
     out, reasons = text(values)
-    out = out.str.lower().map(lambda v: _GENDERS.get(v) if isinstance(v, str) else None)
-    return _validated(out, reasons, out.notna(), "invalid_gender")
+    out = objects(words(out).str.replace(" ", "", regex=False).map(tables.GENDERS))
+    return reject(out, reasons, out.notna(), INVALID_GENDER)
 
 
-def date_parts(values: pd.Series) -> tuple[Normalized, Normalized, Normalized]:
-    """A date (or ISO text) split into (``YYYY``, ``MM``, ``DD``)."""
+# ------------------------------------------------------------------------------------------ other ids
+
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def madid(values: pd.Series) -> Normalized:
+    """Mobile advertiser id (IDFA / GAID): trimmed, lowercase, hyphens kept; must be a UUID. The all-zero
+    id (what a device reports when ad tracking is off) identifies nobody and is ``invalid_format``."""
     out, reasons = text(values)
-    parsed = pd.to_datetime(out, errors="coerce", format="mixed")
-    bad = out.notna() & parsed.isna()
-    reasons = reasons.copy()
-    reasons[bad] = "invalid_date"
-    ok = parsed.notna()
-    year = pd.Series(None, index=values.index, dtype=object)
-    month, day = year.copy(), year.copy()
-    year[ok] = parsed[ok].dt.year.astype(int).map("{:04d}".format)
-    month[ok] = parsed[ok].dt.month.astype(int).map("{:02d}".format)
-    day[ok] = parsed[ok].dt.day.astype(int).map("{:02d}".format)
-    return (year, reasons), (month, reasons.copy()), (day, reasons.copy())
-
-
-def dob_year(values: pd.Series) -> Normalized:
-    out, reasons = text(values)
-    out = out.str.replace(r"\D", "", regex=True)
-    return _validated(out, reasons, out.str.fullmatch(r"(19|20)\d\d"), "invalid_date")
-
-
-def dob_month(values: pd.Series) -> Normalized:
-    out, reasons = text(values)
-    lowered = out.str.lower()
-    named = lowered.map(lambda v: _MONTHS.get(v) if isinstance(v, str) else None)
-    numeric = pd.to_numeric(lowered, errors="coerce")
-    in_range = numeric.between(1, 12)
-    padded = numeric.where(in_range).map(lambda n: f"{int(n):02d}" if pd.notna(n) else None)
-    out = named.where(named.notna(), padded)
-    return _validated(out, reasons, out.notna(), "invalid_date")
-
-
-def dob_day(values: pd.Series) -> Normalized:
-    out, reasons = text(values)
-    numeric = pd.to_numeric(out, errors="coerce")
-    out = numeric.where(numeric.between(1, 31)).map(lambda n: f"{int(n):02d}" if pd.notna(n) else None)
-    return _validated(out, reasons, out.notna(), "invalid_date")
+    out = out.str.lower()
+    return reject(out, reasons, out.str.fullmatch(_UUID).eq(True) & out.ne(_ZERO_UUID), INVALID_FORMAT)
 
 
 def lower_id(values: pd.Series) -> Normalized:
-    """Trim and lowercase (mobile advertiser ids keep their hyphens)."""
+    """Trimmed and lowercased (TikTok's external_id)."""
     out, reasons = text(values)
     return out.str.lower(), reasons
 
 
 def raw_id(values: pd.Series) -> Normalized:
-    """Trim only: click ids and external ids are case-sensitive."""
+    """Trimmed only: external ids and click ids are case-sensitive."""
     return text(values)
 
 
-def _pattern(regex: str) -> Callable[[pd.Series], Normalized]:
+def _pattern(regex: str, doc: str) -> Callable[[pd.Series], Normalized]:
     def normalize(values: pd.Series) -> Normalized:
         out, reasons = text(values)
-        return _validated(out, reasons, out.str.fullmatch(regex), "invalid_format")
+        return reject(out, reasons, out.str.fullmatch(regex), INVALID_FORMAT)
 
-    normalize.__doc__ = f"Trim; must match ``{regex}``."
+    normalize.__doc__ = doc
     return normalize
 
 
-fbp = _pattern(r"fb\.\d\.\d+\.\d+")
-fbc = _pattern(r"fb\.\d\.\d+\.\S+")
-ga_client_id = _pattern(r"\d+\.\d+")
+fbp = _pattern(r"fb\.\d\.\d+\.\d+", "Meta browser id, trimmed: ``fb.<subdomain>.<creation ms>.<random>``.")
+fbc = _pattern(r"fb\.\d\.\d+\.\S+", "Meta click id, trimmed: ``fb.<subdomain>.<creation ms>.<fbclid>``.")
+
+
+def ga_client_id(values: pd.Series) -> Normalized:
+    """GA4 client id ``<random>.<timestamp>``; a whole ``_ga`` cookie value (``GA1.1.<id>``) is cut to it."""
+    out, reasons = text(values)
+    out = out.str.replace(r"^GA\d\.\d+\.", "", regex=True, case=False)
+    return reject(out, reasons, out.str.fullmatch(r"\d+\.\d+"), INVALID_FORMAT)
+
+
+# ------------------------------------------------------------------------------------------- registry
+
+Normalizer = Callable[[pd.Series, Context], Normalized]
+
+
+def _no_context(function: Callable[[pd.Series], Normalized]) -> Normalizer:
+    def run(values: pd.Series, context: Context) -> Normalized:
+        return on_distinct(function, values)
+
+    run.__doc__ = function.__doc__
+    return run
+
+
+#: Normalizer keys (named by platform rules) -> functions of (values, context).
+NORMALIZERS: Mapping[str, Normalizer] = MappingProxyType(
+    {
+        "email": _no_context(email),
+        "email_gmail": _no_context(email_gmail),
+        "phone": phone_in_context,
+        "letters": _no_context(letters),
+        "first_initial": _no_context(first_initial),
+        "name_lower": _no_context(name_lower),
+        "name_words": _no_context(name_words),
+        "name_compact": _no_context(name_compact),
+        "alnum": _no_context(alnum),
+        "state": _no_context(state),
+        "zip": _zip,
+        "postal_code": _postal_code,
+        "country": _no_context(country),
+        "country_upper": _no_context(country_upper),
+        "gender": _no_context(gender),
+        "date_of_birth": _no_context(date_of_birth),
+        "dob_year": _no_context(dob_year),
+        "dob_month": _no_context(dob_month),
+        "dob_day": _no_context(dob_day),
+        "madid": _no_context(madid),
+        "lower_id": _no_context(lower_id),
+        "raw_id": _no_context(raw_id),
+        "fbp": _no_context(fbp),
+        "fbc": _no_context(fbc),
+        "ga_client_id": _no_context(ga_client_id),
+    }
+)

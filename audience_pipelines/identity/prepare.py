@@ -1,63 +1,125 @@
-"""The identity layer's entry point: normalize (and hash where the platform hashes) a batch of identifiers."""
+"""The identity layer's entry point: normalize a batch of identifiers for one platform, hash the ones the
+platform hashes, drop empty or invalid values and say why.
+
+Raw values never appear in an exception or a repr from here: errors name fields, columns and counts only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 
-from audience_pipelines.identity import normalize
-from audience_pipelines.identity.hashing import is_sha256_hex, sha256_hex
+from audience_pipelines.identity.hashing import EmptyIdentifierError, sha256_hex
+from audience_pipelines.identity.normalize import NORMALIZERS, row_countries
 from audience_pipelines.identity.rules import PlatformRules, get_platform
-from audience_pipelines.identity.types import IdentifierType
+from audience_pipelines.identity.text import Context, Normalized, as_text
+from audience_pipelines.identity.types import MISSING, IdentifierType
 
-#: Drop reasons that are not counted as problems (the member simply has no such value).
-NOT_COUNTED = frozenset({"missing"})
+T = TypeVar("T")
+
+#: Drop reasons left out of ``drop_counts()`` by default: the member simply has no such value.
+NOT_COUNTED = frozenset({MISSING})
+
+
+def identifier_type(name: str | IdentifierType) -> IdentifierType:
+    """``IdentifierType(name)``, with an error that lists the known types."""
+    try:
+        return IdentifierType(name)
+    except ValueError:
+        known = ", ".join(i.value for i in IdentifierType)
+        raise ValueError(f"unknown identifier type {name!r}; known: {known}") from None
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """One destination field: which audience column feeds it and what kind of identifier it holds."""
+    """One destination field: the audience column that feeds it and the kind of identifier that column holds.
+
+    ``fields={"EMAIL": FieldSpec("email", IdentifierType.EMAIL)}`` sends the ``email`` column as ``EMAIL``. The
+    identifier may be given by name (``FieldSpec("mail", "email")``).
+    """
 
     column: str
     identifier: IdentifierType
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identifier", identifier_type(self.identifier))
 
-@dataclass(frozen=True)
+
+class IdentifierError(ValueError):
+    """Preparing a field failed. The message names the field, its column and the error type, never a value."""
+
+
+@dataclass(frozen=True, repr=False)
 class PreparedIdentifiers:
-    """A batch's identifiers ready to send. All frames share the input's index."""
+    """A batch's identifiers, ready to send. Every frame and series has the input's index.
 
-    values: pd.DataFrame  # destination field -> value (None where dropped)
-    drop_reasons: pd.DataFrame  # destination field -> reason code (None where kept)
-    usable: pd.Series  # at least one identifier survived
+    ``values``: one column per destination field, the normalized value (SHA-256 hex where the platform hashes
+    it), None where dropped. ``drop_reasons``: same shape, the reason code where dropped, else None.
+    ``usable``: whether enough survived to match the person (one of the platform's ``match_keys``).
+    """
 
-    def drop_counts(self) -> dict[str, int]:
-        """``"field:reason" -> count`` for values dropped as empty or invalid."""
+    values: pd.DataFrame
+    drop_reasons: pd.DataFrame
+    usable: pd.Series
+
+    def drop_counts(self, *, include_missing: bool = False) -> dict[str, int]:
+        """``"field:reason" -> count`` of dropped values, for run metadata (``missing`` only when asked)."""
         counts: dict[str, int] = {}
         for field in self.drop_reasons.columns:
             for reason, count in self.drop_reasons[field].value_counts().items():
-                if reason not in NOT_COUNTED:
+                if include_missing or reason not in NOT_COUNTED:
                     counts[f"{field}:{reason}"] = int(count)
         return counts
+
+    def __repr__(self) -> str:  # no values: they are personal data, hashed or not
+        fields = ", ".join(map(str, self.values.columns))
+        return (
+            f"PreparedIdentifiers(rows={len(self.values)}, fields=[{fields}], usable={int(self.usable.sum())}, "
+            f"dropped={self.drop_counts()})"
+        )
+
+
+def prepare_column(
+    raw: pd.Series, identifier: IdentifierType, rules: PlatformRules, context: Context
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``(normalized, sent, reasons)`` for one column: ``sent`` is the SHA-256 of ``normalized`` where the platform
+    hashes ``identifier``, else ``normalized`` itself. Values already SHA-256 hex pass through (lowercased) in
+    hashed fields."""
+    normalize = NORMALIZERS[rules.normalizer(identifier)]
+    if not rules.hashes(identifier):
+        normalized, reasons = normalize(raw, context)
+        return normalized, normalized, reasons
+    text = as_text(raw)
+    prehashed = text.str.fullmatch(r"\s*[0-9a-fA-F]{64}\s*").eq(True).to_numpy()
+    if not prehashed.any():
+        normalized, reasons = normalize(raw, context)
+    else:
+        normalized, reasons = normalize(raw.where(~prehashed, None), context)
+        normalized, reasons = normalized.copy(), reasons.copy()
+        normalized[prehashed] = text[prehashed].str.strip().str.lower().to_numpy()
+        reasons[prehashed] = None
+    return normalized, sha256_hex(normalized), reasons
 
 
 def normalize_values(
     values: pd.Series,
-    identifier: IdentifierType,
-    rules: PlatformRules,
+    identifier: IdentifierType | str,
+    rules: PlatformRules | str,
     *,
-    default_region: str = "US",
-    regions: pd.Series | None = None,
-) -> normalize.Normalized:
-    """Normalize one column by the platform's rule for ``identifier`` (no hashing)."""
-    kind = rules.normalizer(identifier)
-    if kind == "phone":
-        return normalize.phone(values, phone_format=rules.phone_format, default_region=default_region, regions=regions)
-    if kind == "date":
-        (year, reasons), (month, _), (day, _) = normalize.date_parts(values)
-        return year + month + day, reasons
-    return getattr(normalize, kind)(values)
+    default_region: str | None = None,
+    countries: pd.Series | None = None,
+) -> Normalized:
+    """Normalize one column by the platform's rule for ``identifier``, without hashing: ``(values, reasons)``.
+
+    ``countries`` (same index, names or codes) gives each row's country for phone numbers and US ZIP codes.
+    """
+    rules = _rules(rules, default_region)
+    context = Context(rules.phone_format, rules.default_region, None if countries is None else row_countries(countries))
+    return NORMALIZERS[rules.normalizer(identifier_type(identifier))](values, context)
 
 
 def prepare_identifiers(
@@ -65,39 +127,68 @@ def prepare_identifiers(
     fields: Mapping[str, FieldSpec],
     platform: PlatformRules | str,
     *,
-    default_region: str = "US",
+    default_region: str | None = None,
     country_column: str | None = None,
 ) -> PreparedIdentifiers:
-    """Normalize each field's column, hash the ones the platform hashes, and drop empty or invalid values.
+    """Normalize each field's column for ``platform``, hash what the platform hashes, drop empty or invalid values.
 
-    Values that already are SHA-256 hex pass through for hashed fields. Raw values never appear in an
-    exception raised here: errors name fields and counts only.
+    ``frame`` columns are audience column names; ``fields`` maps each destination field name to a
+    :class:`FieldSpec` (source column and identifier type). ``country_column`` names a column holding each
+    row's country: phone numbers without a country code take it (else ``default_region``, by default the
+    platform's, US unless overridden), and US rows must carry 5-digit ZIPs. Errors name fields and columns,
+    never values.
     """
-    rules = get_platform(platform) if isinstance(platform, str) else platform
-    regions = frame[country_column] if country_column and country_column in frame.columns else None
-    values, reasons = {}, {}
+    rules = _rules(platform, default_region)
+    needed = {spec.column for spec in fields.values()} | ({country_column} if country_column else set())
+    absent = sorted(needed - set(frame.columns))
+    if absent:
+        raise KeyError(f"the batch has no column(s) {absent} (fields: {sorted(fields)})")
+    body = frame.reset_index(drop=True)
+    countries = None
+    if country_column:
+        countries = _guarded(f"country column {country_column!r}", lambda: row_countries(body[country_column]))
+    context = Context(rules.phone_format, rules.default_region, countries)
+    values: dict[str, np.ndarray] = {}
+    reasons: dict[str, np.ndarray] = {}
     for field, spec in fields.items():
-        if spec.column not in frame.columns:
-            raise KeyError(f"field {field!r}: the batch has no column {spec.column!r}")
-        raw = frame[spec.column]
-        hashed = rules.hashes(spec.identifier)
-        prehashed = is_sha256_hex(raw) & raw.notna() if hashed else pd.Series(False, index=frame.index)
-        normalized, why = normalize_values(
-            raw.where(~prehashed, None),
-            spec.identifier,
-            rules,
-            default_region=default_region,
-            regions=regions,
+        _, sent, why = _guarded(
+            f"field {field!r} (column {spec.column!r})",
+            lambda spec=spec: prepare_column(body[spec.column], spec.identifier, rules, context),
         )
-        normalized = normalized.astype(object).where(normalized.notna(), None)
-        if hashed:
-            normalized = sha256_hex(normalized)
-            normalized[prehashed] = raw[prehashed].astype(str).str.lower()
-            why = why.where(~prehashed, None)
-        values[field], reasons[field] = normalized, why.astype(object).where(why.notna(), None)
-    value_frame = pd.DataFrame(values, index=frame.index, dtype=object)
+        values[field], reasons[field] = sent.to_numpy(), why.to_numpy()
+    columns = list(fields)
+    value_frame = pd.DataFrame(values, index=frame.index, columns=columns, dtype=object)
     return PreparedIdentifiers(
         values=value_frame,
-        drop_reasons=pd.DataFrame(reasons, index=frame.index, dtype=object),
-        usable=value_frame.notna().any(axis=1),
+        drop_reasons=pd.DataFrame(reasons, index=frame.index, columns=columns, dtype=object),
+        usable=pd.Series(_usable(value_frame, fields, rules), index=frame.index, name="usable"),
     )
+
+
+def _rules(platform: PlatformRules | str, default_region: str | None) -> PlatformRules:
+    rules = get_platform(platform) if isinstance(platform, str) else platform
+    return rules.with_settings(default_region=default_region)
+
+
+def _guarded(what: str, work: Callable[[], T]) -> T:
+    """Run ``work``; an unexpected error becomes an IdentifierError naming ``what`` and the error type only
+    (the original message and traceback may quote a value, so they are not chained)."""
+    try:
+        return work()
+    except EmptyIdentifierError:
+        raise
+    except Exception as error:
+        raise IdentifierError(f"{what}: preparing identifiers failed ({type(error).__name__})") from None
+
+
+def _usable(values: pd.DataFrame, fields: Mapping[str, FieldSpec], rules: PlatformRules) -> np.ndarray:
+    """Rows where every identifier of at least one of the platform's match-key sets survived."""
+    survived: dict[IdentifierType, np.ndarray] = {}
+    for field, spec in fields.items():
+        kept = values[field].notna().to_numpy()
+        survived[spec.identifier] = survived.get(spec.identifier, np.zeros(len(values), dtype=bool)) | kept
+    usable = np.zeros(len(values), dtype=bool)
+    for keys in rules.match_keys:
+        if keys.issubset(survived):
+            usable |= np.logical_and.reduce([survived[key] for key in keys])
+    return usable

@@ -1,10 +1,14 @@
-"""The identifier kinds audiences may carry (their values are also the audience column names)."""
+"""The identifier kinds audiences may carry, the phone formats platforms hash, and the drop-reason codes."""
 
 from enum import StrEnum
+from typing import Literal
 
 
 class IdentifierType(StrEnum):
-    """A kind of identifier that destinations match people on."""
+    """A kind of identifier that destinations match people on.
+
+    The values are also the audience column names used in SQL (``select ... as email, ... as phone``).
+    """
 
     EMAIL = "email"
     PHONE = "phone"
@@ -27,3 +31,21 @@ class IdentifierType(StrEnum):
     GCLID = "gclid"
     GA_CLIENT_ID = "ga_client_id"
     TTCLID = "ttclid"
+
+
+#: How a platform wants phone numbers before hashing: ``16505551212`` or ``+16505551212``.
+PhoneFormat = Literal["digits_with_country_code", "e164"]
+PHONE_FORMATS: tuple[PhoneFormat, ...] = ("digits_with_country_code", "e164")
+
+# Drop reasons: short, stable codes that end up in run metadata as ``"<field>:<reason>"``.
+MISSING = "missing"  # None / NaN / NA: the member has no such value
+EMPTY = "empty"  # a blank or whitespace-only string
+INVALID_EMAIL = "invalid_email"
+INVALID_PHONE = "invalid_phone"
+INVALID_DATE = "invalid_date"
+INVALID_GENDER = "invalid_gender"
+INVALID_COUNTRY = "invalid_country"
+INVALID_FORMAT = "invalid_format"
+DROP_REASONS = frozenset(
+    {MISSING, EMPTY, INVALID_EMAIL, INVALID_PHONE, INVALID_DATE, INVALID_GENDER, INVALID_COUNTRY, INVALID_FORMAT}
+)
