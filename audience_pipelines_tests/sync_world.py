@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from audience_pipelines.config import ProjectConfig
-from audience_pipelines.sandbox import WebhookReceiver, new_secret
+from audience_pipelines.destinations.webhook.fake import WebhookReceiver, new_secret
 from audience_pipelines.sync.service import RunSummary, run_sync
 from audience_pipelines.warehouse import PartitionRef, materialize_diff, materialize_snapshot
 

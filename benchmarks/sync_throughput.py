@@ -27,8 +27,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audience_pipelines.config import ProjectConfig
-from audience_pipelines.destinations.webhook import signature
-from audience_pipelines.sandbox.webhook import new_secret
+from audience_pipelines.destinations.webhook.client import signature
+from audience_pipelines.destinations.webhook.fake import new_secret
 from audience_pipelines.sync.service import run_sync
 from audience_pipelines.warehouse import ensure_schema, get_engine, materialize_snapshot
 from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table
@@ -36,7 +36,7 @@ from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table
 BATCH = 1000
 RECEIVER = """
 import sys, time
-from audience_pipelines.sandbox.webhook import WebhookReceiver
+from audience_pipelines.destinations.webhook.fake import WebhookReceiver
 receiver = WebhookReceiver(sys.argv[1]).start()
 print(receiver.base_url, flush=True)
 sys.stdin.read()

@@ -67,7 +67,7 @@ def dev(args: argparse.Namespace) -> int:
         ensure_schema(engine)
         with engine.begin() as conn:
             forget_destination_state(conn, sandbox_syncs(load_config()))
-        print(f"Sandbox destinations: webhook {sandbox.webhook.base_url}, Meta {sandbox.meta.base_url}")
+        print("Sandbox destinations: " + ", ".join(f"{url}" for url in sandbox.urls().values()))
     print(f"Dagster home: {settings.dagster_home} ({'embedded' if settings.embedded else 'your'} PostgreSQL)")
     command = [
         sys.executable,
@@ -92,7 +92,13 @@ def demo_data(args: argparse.Namespace) -> int:
 
     prepare_environment(project_dir())
     defaults = DemoDataSpec()
-    spec = DemoDataSpec(users=args.users or defaults.users, seed=args.seed or defaults.seed)
+    try:
+        spec = DemoDataSpec(
+            users=defaults.users if args.users is None else args.users,
+            seed=defaults.seed if args.seed is None else args.seed,
+        )
+    except ValueError as error:
+        raise SetupError(f"demo-data: {error}") from None
     summary = load_demo_data(get_engine(warehouse_url()), spec, replace=args.replace)
     print(
         f"demo data {'built' if summary.created else 'already present'}: {summary.profiles:,} profiles, "

@@ -17,8 +17,9 @@ from audience_pipelines.defs.partitions import audience_partitions
 from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
 from audience_pipelines.embedded import prepare_environment
 from audience_pipelines.sandbox.local import Sandbox, sandbox_syncs, start_sandbox
-from audience_pipelines.warehouse import SCHEMA, ensure_schema, get_engine, warehouse_url
-from audience_pipelines.warehouse.ledger import forget_destination_state, ledger_members
+from audience_pipelines.warehouse import ensure_schema, get_engine, warehouse_url
+from audience_pipelines.warehouse.diffs import diff_summaries
+from audience_pipelines.warehouse.ledger import count_held, forget_destination_state
 from audience_pipelines.warehouse.sync_runs import get_state, recent_runs
 
 
@@ -100,45 +101,24 @@ def _run_sync(defs: dg.Definitions, instance: dg.DagsterInstance, sync: SyncConf
 
 def print_audience_summary(engine: sa.Engine, audiences: list[str]) -> None:
     """Per audience and partition: members, entered, exited."""
-    query = sa.text(
-        f"""select partition_key, member_count, entered, exited from {SCHEMA}.diff_partitions
-            where audience = :audience order by partition_start"""
-    )
     with engine.connect() as conn:
         for name in audiences:
             print(f"\n{name}")
             print(f"  {'partition':<18}{'members':>10}{'entered':>10}{'exited':>10}")
-            for row in conn.execute(query, {"audience": name}):
+            for row in diff_summaries(conn, name):
                 print(f"  {row.partition_key:<18}{row.member_count:>10,}{row.entered:>10,}{row.exited:>10,}")
 
 
 def print_sync_summary(engine: sa.Engine, config: ProjectConfig, sandbox: Sandbox) -> None:
-    """Per sync: the snapshot its destination reflects, the ledger's count, and what the receiver holds."""
+    """Per sync: the snapshot its destination reflects, the ledger's count, and what the sandbox holds."""
     print("\nSyncs (ledger = what the pipeline recorded as sent; receiver = what the sandbox server holds)")
+    sandboxed = set(sandbox_syncs(config))
     with engine.connect() as conn:
         for sync in config.syncs:
             state = get_state(conn, sync.name)
-            held = len(ledger_members(conn, sync.name))
+            held = count_held(conn, sync.name)
+            receiver = sandbox.held(config, sync, state.list_id) if sync.name in sandboxed else "n/a"
             print(
-                f"  {sync.name} ({sync.type}, {sync.mode}) at {state.partition_key or '-'}: ledger {held}, "
-                f"receiver {_held(sandbox, config, sync, state.list_id)}"
+                f"  {sync.name} ({config.destination(sync.destination).type}, {sync.type}, {sync.mode}) "
+                f"at {state.partition_key or '-'}: ledger {held}, receiver {receiver}"
             )
-
-
-def _held(sandbox: Sandbox, config: ProjectConfig, sync: SyncConfig, list_id: str | None) -> str:
-    """What the sandbox server holds for a sync: list members, or members whose latest event is an add."""
-    kind = config.destination(sync.destination).type
-    if kind == "webhook" and sync.type == "list":
-        return f"{len(sandbox.webhook.member_keys(list_id or ''))} members"
-    if kind == "meta_custom_audiences":
-        return f"{len(sandbox.meta.audience_member_ids(list_id))} members" if list_id else "0 members"
-    if kind == "meta_conversions":
-        events = sandbox.meta.events(config.destination(sync.destination).settings.pixel_id)
-        added = sum(e["event_name"] == sync.added_event for e in events)
-        return f"{added - (len(events) - added)} members in ({added} added, {len(events) - added} removed events)"
-    events = [e for e in sandbox.webhook.events() if e.get("properties", {}).get("sync") == sync.name]
-    latest = {}
-    for event in events:  # in arrival order
-        latest[event.get("member_key") or event.get("event_id")] = event["event_name"]
-    inside = sum(name == sync.added_event for name in latest.values())
-    return f"{inside} members in (from {len(events)} events)"

@@ -1,4 +1,4 @@
-"""Configuration: audiences (and later destinations and syncs) declared in YAML, validated by pydantic."""
+"""Configuration: audiences, destinations and syncs declared in YAML, validated by pydantic."""
 
 from audience_pipelines.config.audiences import Audience, DateRange, DynamicAudience, StaticAudience
 from audience_pipelines.config.destinations import MissingSecretError, read_env

@@ -10,16 +10,17 @@ import dagster as dg
 from pydantic import Field, model_validator
 
 from audience_pipelines.config.audiences import Audience, DynamicAudience, StrictModel
-from audience_pipelines.config.destinations import Destination
+from audience_pipelines.config.destinations import DestinationConfigUnion
 from audience_pipelines.config.refresh import cron_for
 from audience_pipelines.config.syncs import FOLLOW, SyncConfig
+from audience_pipelines.destinations.registry import destination_type
 
 
 class ProjectConfig(StrictModel):
     """Everything declared in ``audiences.yaml``."""
 
     audiences: list[Audience] = Field(default_factory=list)
-    destinations: list[Destination] = Field(default_factory=list)
+    destinations: list[DestinationConfigUnion] = Field(default_factory=list)
     syncs: list[SyncConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -46,12 +47,13 @@ class ProjectConfig(StrictModel):
         if destination is None:
             problems.append(f"field 'destination': no destination named '{sync.destination}'")
         if destination is not None:
-            if sync.type not in destination.supports:
+            kind = destination_type(destination.type)
+            if sync.type not in kind.capabilities:
                 problems.append(
                     f"field 'type': destination '{destination.name}' ({destination.type}) does not support "
-                    f"{sync.type} sync (supports: {', '.join(sorted(destination.supports))})"
+                    f"{sync.type} sync (supports: {', '.join(sorted(kind.capabilities))})"
                 )
-            allowed = destination.fields
+            allowed = kind.fields
             unknown = [f for f in [*sync.identifiers.values(), *sync.fields.values()] if allowed and f not in allowed]
             if unknown:
                 problems.append(

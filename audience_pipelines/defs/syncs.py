@@ -21,6 +21,7 @@ from audience_pipelines.defs.sync_ops import (
     record,
 )
 from audience_pipelines.defs.triggers import decide_trigger
+from audience_pipelines.destinations.registry import destination_type
 
 SYNC_TAG = "audience_pipelines/sync"
 DESTINATION_TAG = "audience_pipelines/destination"
@@ -46,7 +47,7 @@ def build_sync_defs(project: ProjectConfig) -> dg.Definitions:
             deps=[diff_key(sync.audience)],
             partitions_def=audience_partitions(project.audience(sync.audience)),
             group_name="destinations",
-            kinds={project.destination(sync.destination).type.split("_")[0]},
+            kinds={destination_type(project.destination(sync.destination).type).kind},
             description=f"'{sync.audience}' as held by {sync.destination} ({sync.type} sync, {sync.mode}).",
             metadata={"sync": sync.name, "mode": sync.mode, "type": sync.type},
         )

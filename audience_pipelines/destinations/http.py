@@ -11,8 +11,8 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.config.destinations import RetrySettings
-from audience_pipelines.destinations.base import DestinationError, FailureKind
+from audience_pipelines.destinations.kit import DestinationError, FailureKind
+from audience_pipelines.destinations.settings import RetrySettings
 from audience_pipelines.privacy import mask_secrets, scrub_pii
 
 Classifier = Callable[[requests.Response], DestinationError | None]

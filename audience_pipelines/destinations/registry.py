@@ -1,24 +1,46 @@
-"""Which class speaks to which destination type."""
+"""The registry: every destination type the project speaks to, one line each.
+
+Configuration validation, the pydantic config union, the clients a run builds, the sandbox that ``demo`` and
+``dev`` start, the demo summary and the contract test suite are all derived from this tuple.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
-from audience_pipelines.destinations.base import Destination
-from audience_pipelines.destinations.meta_conversions import MetaConversions
-from audience_pipelines.destinations.meta_custom_audiences import MetaCustomAudiences
-from audience_pipelines.destinations.webhook import Webhook
+from audience_pipelines.destinations.kit import ContractFake, DestinationClient, DestinationType
+from audience_pipelines.destinations.meta import META_CONVERSIONS, META_CUSTOM_AUDIENCES
+from audience_pipelines.destinations.settings import DestinationConfig
+from audience_pipelines.destinations.webhook import WEBHOOK
 
-DESTINATION_CLASSES = {cls.type_name: cls for cls in (Webhook, MetaCustomAudiences, MetaConversions)}
+DESTINATION_TYPES: tuple[DestinationType, ...] = (
+    WEBHOOK,
+    META_CUSTOM_AUDIENCES,
+    META_CONVERSIONS,
+)
+
+_BY_NAME = {destination.name: destination for destination in DESTINATION_TYPES}
 
 
-def build_destination(
-    config: object, *, log: Callable[[str], None] = lambda m: None, sleep: Callable[[float], None] = time.sleep
-) -> Destination:
-    """A destination client for a validated destination config."""
+def destination_type(name: str) -> DestinationType:
+    """The registered destination type called ``name``."""
     try:
-        cls = DESTINATION_CLASSES[config.type]
+        return _BY_NAME[name]
     except KeyError:
-        raise ValueError(f"no destination client for type {config.type!r}") from None
-    return cls(config, log=log, sleep=sleep)
+        raise ValueError(f"unknown destination type {name!r}; known: {', '.join(sorted(_BY_NAME))}") from None
+
+
+def fake_classes() -> list[type[ContractFake]]:
+    """Each distinct fake server once (several destination types may share one)."""
+    return list(dict.fromkeys(destination.fake for destination in DESTINATION_TYPES))
+
+
+def build_client(
+    config: DestinationConfig,
+    *,
+    log: Callable[[str], None] = lambda message: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DestinationClient:
+    """A client for a validated destination config."""
+    return destination_type(config.type).build_client(config, log=log, sleep=sleep)

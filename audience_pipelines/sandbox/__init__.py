@@ -1,17 +1,8 @@
-"""Sandbox destinations: strict fake HTTP servers on 127.0.0.1 for tests and the local demo."""
+"""Sandbox: the shared machinery of strict fake servers on 127.0.0.1, and the local sandbox the demo starts.
 
-from audience_pipelines.sandbox.meta import FakeMeta
+Each destination's own fake lives in its package (``audience_pipelines/destinations/<name>/fake.py``).
+"""
+
 from audience_pipelines.sandbox.server import FakeServer, Request, RequestRecord, Response
-from audience_pipelines.sandbox.webhook import WebhookReceiver, new_secret, sign, signed_headers
 
-__all__ = [
-    "FakeMeta",
-    "FakeServer",
-    "Request",
-    "RequestRecord",
-    "Response",
-    "WebhookReceiver",
-    "new_secret",
-    "sign",
-    "signed_headers",
-]
+__all__ = ["FakeServer", "Request", "RequestRecord", "Response"]

@@ -1,55 +1,49 @@
-"""The local sandbox destinations the demo and ``audience-pipelines dev`` start: a signed-webhook receiver
-and a fake Meta Graph API on 127.0.0.1, with their URLs and demo credentials exported to the environment."""
+"""The local sandbox that ``demo`` and ``dev`` start: every registered destination's fake on 127.0.0.1,
+with its URL and demo credentials exported to the environment the example configuration reads."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass
 
-from audience_pipelines.config import ProjectConfig
-from audience_pipelines.sandbox.meta import FakeMeta
-from audience_pipelines.sandbox.webhook import WebhookReceiver, new_secret
-
-WEBHOOK_URL_ENV = "AUDIENCE_PIPELINES_SANDBOX_WEBHOOK_URL"
-META_URL_ENV = "AUDIENCE_PIPELINES_SANDBOX_META_URL"
-WEBHOOK_SECRET_ENV = "AUDIENCE_PIPELINES_WEBHOOK_SECRET"
-META_TOKEN_ENV = "AUDIENCE_PIPELINES_META_TOKEN"
-SANDBOX_AD_ACCOUNT = "act_1000000001"
-SANDBOX_PIXEL = "2000000002"
+from audience_pipelines.config import ProjectConfig, SyncConfig
+from audience_pipelines.destinations.kit import ContractFake
+from audience_pipelines.destinations.registry import destination_type, fake_classes
 
 
 @dataclass
 class Sandbox:
-    """Running sandbox servers."""
+    """Running sandbox servers, one per fake class."""
 
-    webhook: WebhookReceiver
-    meta: FakeMeta
+    fakes: dict[type[ContractFake], ContractFake]
+
+    def fake_for(self, destination_type_name: str) -> ContractFake:
+        return self.fakes[destination_type(destination_type_name).fake]
+
+    def held(self, config: ProjectConfig, sync: SyncConfig, list_id: str | None) -> int:
+        """How many members the sandbox holds for a sync (list members, or members whose last event is an add)."""
+        destination = config.destination(sync.destination)
+        if sync.type == "list" and list_id is None:
+            return 0
+        return len(self.fake_for(destination.type).held(destination, list_id, sync.name))
+
+    def urls(self) -> dict[str, str]:
+        return {fake.url_env: fake.base_url for fake in self.fakes.values()}
 
     def stop(self) -> None:
-        self.webhook.stop()
-        self.meta.stop()
+        for fake in self.fakes.values():
+            fake.stop()
 
 
 def sandbox_syncs(config: ProjectConfig) -> list[str]:
-    """Syncs whose destination is a sandbox server (its URL comes from a sandbox variable)."""
-    sandboxed = {
-        d.name
-        for d in config.destinations
-        if d.base_url and (WEBHOOK_URL_ENV in d.base_url or META_URL_ENV in d.base_url)
-    }
+    """Syncs whose destination is a sandbox server (its base URL comes from a sandbox variable)."""
+    variables = {fake.url_env for fake in fake_classes()}
+    sandboxed = {d.name for d in config.destinations if d.url_variables() & variables}
     return [s.name for s in config.syncs if s.destination in sandboxed]
 
 
 def start_sandbox() -> Sandbox:
-    """Start both fakes on free loopback ports and export what the example destinations read.
+    """Start every fake on a free loopback port and export what the example destinations read.
 
     Credentials already in the environment are used; otherwise fresh random ones are made for this process.
     """
-    os.environ.setdefault(WEBHOOK_SECRET_ENV, new_secret())
-    os.environ.setdefault(META_TOKEN_ENV, secrets.token_urlsafe(32))
-    webhook = WebhookReceiver(os.environ[WEBHOOK_SECRET_ENV]).start()
-    meta = FakeMeta(os.environ[META_TOKEN_ENV], ad_account_id=SANDBOX_AD_ACCOUNT, pixel_ids=(SANDBOX_PIXEL,)).start()
-    os.environ[WEBHOOK_URL_ENV] = webhook.base_url
-    os.environ[META_URL_ENV] = meta.base_url
-    return Sandbox(webhook, meta)
+    return Sandbox({fake: fake.for_sandbox() for fake in fake_classes()})

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from audience_pipelines.config import SyncConfig
-from audience_pipelines.destinations.base import Batch, OutboundEvent, OutboundMember
+from audience_pipelines.destinations.kit import Batch, OutboundEvent, OutboundMember
 from audience_pipelines.identity import FieldSpec, IdentifierType, prepare_identifiers
 from audience_pipelines.warehouse.ledger import LedgerEntry, PendingMember
 from audience_pipelines.warehouse.sync_runs import RejectedRow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -10,14 +9,20 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from audience_pipelines.config import SyncConfig
-from audience_pipelines.destinations.base import (
+from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
-    Destination,
+    DestinationClient,
     DestinationError,
+    EventClient,
+    FailureKind,
+    ListClient,
     ListRef,
     ListTarget,
+    Operation,
     OutboundMember,
+    UploadJobs,
+    UploadResult,
 )
 from audience_pipelines.sync.outbound import (
     event_batch,
@@ -29,26 +34,29 @@ from audience_pipelines.sync.outbound import (
 from audience_pipelines.sync.plan import SyncPlan
 from audience_pipelines.warehouse.ledger import (
     PendingMember,
+    confirm_upload,
+    discard_upload,
     iter_pending_adds,
     iter_pending_removes,
+    mark_removing,
     record_held,
     record_removed,
     reset_ledger,
 )
+from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
 from audience_pipelines.warehouse.sync_runs import (
     RejectedRow,
     RunCounts,
     get_state,
     record_rejections,
     save_list,
+    save_upload,
 )
 
 #: Members read from the warehouse and normalized per page (pandas work is cheaper in larger frames).
 READ_PAGE = 10_000
 
-
-class SyncBusyError(RuntimeError):
-    """Another run of the same sync holds its lock."""
+__all__ = ["READ_PAGE", "SyncBusyError", "SyncFailed", "SyncResult", "SyncRunner"]
 
 
 class SyncFailed(RuntimeError):
@@ -74,30 +82,18 @@ class SyncResult:
         return "partial" if self.counts.rejected else "success"
 
 
-@contextlib.contextmanager
-def sync_lock(engine: sa.Engine, sync: str) -> Iterator[None]:
-    """A session-level advisory lock: two runs of one sync never interleave, whatever launched them."""
-    key = f"audience_pipelines.sync:{sync}"
-    with engine.connect() as conn:
-        if not conn.execute(sa.text("select pg_try_advisory_lock(hashtext(:k))"), {"k": key}).scalar_one():
-            raise SyncBusyError(f"sync '{sync}' is already running (its lock is held); not starting a second run")
-        try:
-            yield
-        finally:
-            conn.execute(sa.text("select pg_advisory_unlock(hashtext(:k))"), {"k": key})
-            conn.commit()
-
-
 @dataclass
 class SyncRunner:
     """Runs one sync's plan against one destination, writing the ledger and run history as it goes."""
 
     engine: sa.Engine
     sync: SyncConfig
-    destination: Destination
+    destination: DestinationClient
+    identity_platform: str
     run_id: str
     log: Callable[[str], None] = lambda message: None
     clock: Callable[[], float] = time.time
+    _jobs: dict[str, str] = field(default_factory=dict)
 
     def run(self, plan: SyncPlan) -> SyncResult:
         assert plan.snapshot is not None and plan.blocked_reason is None and plan.skip_reason is None
@@ -107,9 +103,12 @@ class SyncRunner:
             try:
                 if self.sync.type == "list":
                     result.list_ref = self._resolve_list()
+                    self._recover_upload(result.list_ref)
                 self._additions(plan, result)
+                self._finish_upload(result.list_ref, "add")
                 if self.sync.removes:
                     self._removals(plan, result)
+                    self._finish_upload(result.list_ref, "remove")
             except DestinationError as error:
                 raise SyncFailed(
                     f"sync '{self.sync.name}' stopped after {result.batches} acknowledged batch(es): {error}",
@@ -118,9 +117,24 @@ class SyncRunner:
         result.seconds = time.monotonic() - started
         return result
 
+    @property
+    def lists(self) -> ListClient:
+        assert isinstance(self.destination, ListClient), f"{self.sync.destination} holds no lists"
+        return self.destination
+
+    @property
+    def events(self) -> EventClient:
+        assert isinstance(self.destination, EventClient), f"{self.sync.destination} takes no events"
+        return self.destination
+
+    @property
+    def uploads(self) -> UploadJobs | None:
+        """The destination's upload-job hooks, for platforms that apply members through a job."""
+        return self.destination if isinstance(self.destination, UploadJobs) else None
+
     def _resolve_list(self) -> ListRef:
         target = self.sync.target
-        ref = self.destination.ensure_list(ListTarget(target.list_id, target.name, target.description))
+        ref = self.lists.ensure_list(ListTarget(target.list_id, target.name, target.description))
         with self.engine.begin() as conn:
             previous = get_state(conn, self.sync.name).list_id
             if previous is not None and previous != ref.id:
@@ -154,7 +168,7 @@ class SyncRunner:
             prepared = prepare_members(
                 pending,
                 self.sync,
-                platform=self.destination.identity_platform,
+                platform=self.identity_platform,
                 operation="add" if sending else "track",
                 default_region=self.sync.default_phone_region,
             )
@@ -169,12 +183,15 @@ class SyncRunner:
                     continue
                 if events:
                     batch = event_batch(self.sync, self.sync.added_event, chunk, transitions, int(self.clock()))
-                    outcome = self.destination.send_events(batch)
+                    outcome = self.events.send_events(batch)
                 else:
                     batch = member_batch(self.sync, "add", chunk, prepared.fingerprints)
-                    outcome = self.destination.add_members(result.list_ref, batch)
+                    job = self._upload_job(result.list_ref, "add")
+                    outcome = self.lists.add_members(result.list_ref, batch)
                 self._count(result, batch, outcome, "add")
-                self._checkpoint(chunk, prepared.fingerprints, plan, status="sent", outcome=outcome)
+                self._checkpoint(
+                    chunk, prepared.fingerprints, plan, status="sent", outcome=outcome, job_id=None if events else job
+                )
 
     def _removals(self, plan: SyncPlan, result: SyncResult) -> None:
         events = self.sync.type == "event"
@@ -185,16 +202,21 @@ class SyncRunner:
             fingerprints = {m.member_key: m.source_fingerprint for m in pending}
             transitions = _transitions(pending, plan) if events else {}
             for chunk in _chunks(removal_members(pending), self.destination.max_batch_size):
+                job = None
                 if events:
                     batch = event_batch(self.sync, self.sync.removed_event, chunk, transitions, int(self.clock()))
-                    outcome = self.destination.send_events(batch)
+                    outcome = self.events.send_events(batch)
                 else:
                     batch = member_batch(self.sync, "remove", chunk, fingerprints)
-                    outcome = self.destination.remove_members(result.list_ref, batch)
+                    job = self._upload_job(result.list_ref, "remove")
+                    outcome = self.lists.remove_members(result.list_ref, batch)
                 self._count(result, batch, outcome, "remove")
                 removed = [m.member_key for m in chunk if m.member_key not in outcome.rejected_keys]
                 with self.engine.begin() as conn:
-                    record_removed(conn, self.sync.name, removed)
+                    if job is None:
+                        record_removed(conn, self.sync.name, removed)
+                    else:
+                        mark_removing(conn, self.sync.name, removed, job)
                     record_rejections(conn, self.run_id, self.sync.name, _rejected_rows(outcome, "remove"))
 
     def _count(self, result: SyncResult, batch: Batch, outcome: BatchOutcome, operation: str) -> None:
@@ -218,6 +240,7 @@ class SyncRunner:
         *,
         status: str,
         outcome: BatchOutcome | None,
+        job_id: str | None = None,
     ) -> None:
         """Write an acknowledged batch to the ledger at once (one transaction with its rejections)."""
         rejected = outcome.rejected_keys if outcome else set()
@@ -229,9 +252,62 @@ class SyncRunner:
                 ledger_entries(members, fingerprints, keys),
                 status=status,
                 partition_key=plan.snapshot.partition_key,
+                job_id=job_id,
             )
             if outcome:
                 record_rejections(conn, self.run_id, self.sync.name, _rejected_rows(outcome, "add"))
+
+    # ------------------------------------------------------------------ upload jobs
+
+    def _upload_job(self, ref: ListRef | None, operation: Operation) -> str | None:
+        """The job this operation's batches go into (begun and recorded on first use), or None."""
+        if self.uploads is None or ref is None:
+            return None
+        if operation not in self._jobs:
+            job = self.uploads.begin_upload(ref, operation)
+            with self.engine.begin() as conn:
+                save_upload(conn, self.sync.name, job, operation)
+            self._jobs[operation] = job
+            self.log(f"{self.sync.name}: {operation} job {job} started")
+        return self._jobs[operation]
+
+    def _finish_upload(self, ref: ListRef | None, operation: Operation) -> None:
+        """Run this operation's job, then confirm what it staged (or forget it if the job failed)."""
+        job = self._jobs.pop(operation, None)
+        if job is None or self.uploads is None or ref is None:
+            return
+        self.log(f"{self.sync.name}: running {operation} job {job}")
+        outcome = self.uploads.finish_upload(ref, job)
+        self._settle(job, outcome)
+        if outcome.status == "failed":
+            raise DestinationError(
+                FailureKind.PERMANENT,
+                f"{operation} job {job} failed on the destination ({outcome.message}); nothing it staged is "
+                "recorded, the next run sends it again",
+            )
+
+    def _recover_upload(self, ref: ListRef) -> None:
+        """A job left by a killed run is finished (its acknowledged batches applied) or, if it failed, forgotten."""
+        with self.engine.connect() as conn:
+            state = get_state(conn, self.sync.name)
+        job = state.upload_job_id
+        if job is None or self.uploads is None:
+            return
+        status = self.uploads.upload_status(ref, job)
+        self.log(f"{self.sync.name}: found {state.upload_operation} job {job} of an earlier run ({status})")
+        outcome = UploadResult(status) if status in ("done", "failed") else self.uploads.finish_upload(ref, job)
+        self._settle(job, outcome)
+
+    def _settle(self, job: str, outcome: UploadResult) -> None:
+        with self.engine.begin() as conn:
+            if outcome.status == "done":
+                added, removed = confirm_upload(conn, self.sync.name, job)
+                note = f"done: {added} added, {removed} removed"
+            else:
+                forgotten, restored = discard_upload(conn, self.sync.name, job)
+                note = f"{outcome.status}: {forgotten} staged adds forgotten, {restored} removals held again"
+            save_upload(conn, self.sync.name, None, None)
+        self.log(f"{self.sync.name}: job {job} {note}")
 
     def _record_rejections(self, rows: list[RejectedRow]) -> None:
         if rows:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from audience_pipelines.config import ProjectConfig
-from audience_pipelines.destinations.registry import build_destination
+from audience_pipelines.destinations.registry import build_client, destination_type
 from audience_pipelines.sync.plan import SyncPlan, plan_sync
 from audience_pipelines.sync.runner import SyncFailed, SyncResult, SyncRunner
 from audience_pipelines.warehouse.sync_runs import RunCounts, finish_run, save_position, start_run
@@ -88,9 +88,11 @@ def push_run(
 ) -> SyncResult:
     """Send the plan's changes; on failure record it (with progress so far) and re-raise."""
     sync = config.sync(plan.sync)
-    destination = build_destination(config.destination(sync.destination), log=log, sleep=sleep)
+    destination_config = config.destination(sync.destination)
+    platform = destination_type(destination_config.type).identity_platform
+    destination = build_client(destination_config, log=log, sleep=sleep)
     try:
-        return SyncRunner(engine, sync, destination, run_id, log=log).run(plan)
+        return SyncRunner(engine, sync, destination, platform, run_id, log=log).run(plan)
     except SyncFailed as failure:
         with engine.begin() as conn:
             finish_run(

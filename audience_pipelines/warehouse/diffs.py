@@ -149,3 +149,14 @@ def materialize_diff(
         sample_entered=samples["entered"],
         sample_exited=samples["exited"],
     )
+
+
+def diff_summaries(conn: sa.Connection, audience: str) -> list[sa.Row]:
+    """Per diff partition of an audience, oldest first: partition_key, member_count, entered, exited."""
+    return conn.execute(
+        sa.text(
+            f"""select partition_key, member_count, entered, exited from {SCHEMA}.diff_partitions
+                where audience = :audience order by partition_start"""
+        ),
+        {"audience": audience},
+    ).all()

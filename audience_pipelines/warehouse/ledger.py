@@ -164,9 +164,18 @@ def _pages(
 
 
 def record_held(
-    conn: sa.Connection, sync: str, entries: Sequence[LedgerEntry], *, status: str, partition_key: str
+    conn: sa.Connection,
+    sync: str,
+    entries: Sequence[LedgerEntry],
+    *,
+    status: str,
+    partition_key: str,
+    job_id: str | None = None,
 ) -> None:
-    """Upsert acknowledged (``sent``) or merely ``tracked`` members into the ledger."""
+    """Upsert acknowledged (``sent``) or merely ``tracked`` members into the ledger.
+
+    ``job_id`` marks members acknowledged into a destination's upload job that has not finished yet.
+    """
     if not entries:
         return
     rows = [
@@ -176,16 +185,22 @@ def record_held(
     conn.execute(
         sa.text(
             f"""insert into {SCHEMA}.sync_ledger
-                    (sync, member_key, status, fields, source_fingerprint, partition_key)
-                select :sync, r.member_key, :status, r.fields, r.source_fingerprint, :partition_key
+                    (sync, member_key, status, fields, source_fingerprint, partition_key, job_id)
+                select :sync, r.member_key, :status, r.fields, r.source_fingerprint, :partition_key, :job_id
                 from jsonb_to_recordset(cast(:rows as jsonb))
                      as r(member_key text, fields jsonb, source_fingerprint text)
                 on conflict (sync, member_key) do update
                 set status = excluded.status, fields = excluded.fields,
                     source_fingerprint = excluded.source_fingerprint,
-                    partition_key = excluded.partition_key, updated_at = now()"""
+                    partition_key = excluded.partition_key, job_id = excluded.job_id, updated_at = now()"""
         ),
-        {"sync": sync, "status": status, "partition_key": partition_key, "rows": json.dumps(rows)},
+        {
+            "sync": sync,
+            "status": status,
+            "partition_key": partition_key,
+            "job_id": job_id,
+            "rows": json.dumps(rows),
+        },
     )
 
 
@@ -196,6 +211,49 @@ def record_removed(conn: sa.Connection, sync: str, member_keys: Sequence[str]) -
             sa.text(f"delete from {SCHEMA}.sync_ledger where sync = :sync and member_key = any(:keys)"),
             {"sync": sync, "keys": list(member_keys)},
         )
+
+
+def mark_removing(conn: sa.Connection, sync: str, member_keys: Sequence[str], job_id: str) -> None:
+    """Members whose removal an upload job acknowledged: removed from the ledger once the job is done."""
+    if member_keys:
+        conn.execute(
+            sa.text(
+                f"""update {SCHEMA}.sync_ledger set status = 'removing', job_id = :job, updated_at = now()
+                    where sync = :sync and member_key = any(:keys)"""
+            ),
+            {"sync": sync, "keys": list(member_keys), "job": job_id},
+        )
+
+
+def confirm_upload(conn: sa.Connection, sync: str, job_id: str) -> tuple[int, int]:
+    """A job is done: its adds are held for good, its removals leave the ledger. (added, removed)."""
+    params = {"sync": sync, "job": job_id}
+    removed = conn.execute(
+        sa.text(f"delete from {SCHEMA}.sync_ledger where sync = :sync and job_id = :job and status = 'removing'"),
+        params,
+    ).rowcount
+    added = conn.execute(
+        sa.text(f"update {SCHEMA}.sync_ledger set job_id = null where sync = :sync and job_id = :job"), params
+    ).rowcount
+    return added, removed
+
+
+def discard_upload(conn: sa.Connection, sync: str, job_id: str) -> tuple[int, int]:
+    """A job failed: nothing in it was applied, so its adds are forgotten (the next run sends them again)
+    and its removals are held again. (forgotten adds, restored removals)."""
+    params = {"sync": sync, "job": job_id}
+    forgotten = conn.execute(
+        sa.text(f"delete from {SCHEMA}.sync_ledger where sync = :sync and job_id = :job and status = 'sent'"),
+        params,
+    ).rowcount
+    restored = conn.execute(
+        sa.text(
+            f"""update {SCHEMA}.sync_ledger set status = 'sent', job_id = null
+                where sync = :sync and job_id = :job and status = 'removing'"""
+        ),
+        params,
+    ).rowcount
+    return forgotten, restored
 
 
 def reset_ledger(conn: sa.Connection, sync: str) -> int:
@@ -211,6 +269,14 @@ def ledger_members(conn: sa.Connection, sync: str, status: str = "sent") -> set[
             {"sync": sync, "status": status},
         ).scalars()
     )
+
+
+def count_held(conn: sa.Connection, sync: str, status: str = "sent") -> int:
+    """How many members the ledger holds for a sync."""
+    return conn.execute(
+        sa.text(f"select count(*) from {SCHEMA}.sync_ledger where sync = :sync and status = :status"),
+        {"sync": sync, "status": status},
+    ).scalar_one()
 
 
 def forget_destination_state(conn: sa.Connection, syncs: Sequence[str]) -> None:

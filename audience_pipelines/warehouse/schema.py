@@ -58,13 +58,24 @@ create index if not exists membership_changes_member_idx
 create table if not exists {SCHEMA}.sync_ledger (
     sync text not null,
     member_key text not null,
-    status text not null check (status in ('sent', 'tracked')),
+    status text not null,
     fields jsonb not null,
     source_fingerprint text not null,
     partition_key text not null,
     updated_at timestamptz not null default now(),
     primary key (sync, member_key)
 );
+-- Ledger rows staged in a destination's upload job (job_id) are confirmed or rolled back when it ends;
+-- 'removing' rows wait for their removal job. Older installs get the column and the wider check here.
+alter table {SCHEMA}.sync_ledger add column if not exists job_id text;
+alter table {SCHEMA}.sync_ledger drop constraint if exists sync_ledger_status_check;
+do $$ begin
+    if not exists (select 1 from pg_constraint where conname = 'sync_ledger_status_known') then
+        alter table {SCHEMA}.sync_ledger add constraint sync_ledger_status_known
+            check (status in ('sent', 'tracked', 'removing'));
+    end if;
+end $$;
+create index if not exists sync_ledger_job_idx on {SCHEMA}.sync_ledger (sync, job_id) where job_id is not null;
 
 create table if not exists {SCHEMA}.sync_state (
     sync text primary key,
@@ -76,6 +87,8 @@ create table if not exists {SCHEMA}.sync_state (
     snapshot_computed_at timestamptz,
     synced_at timestamptz
 );
+alter table {SCHEMA}.sync_state add column if not exists upload_job_id text;
+alter table {SCHEMA}.sync_state add column if not exists upload_operation text;
 
 create table if not exists {SCHEMA}.sync_runs (
     run_id text primary key,

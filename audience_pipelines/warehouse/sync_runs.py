@@ -47,6 +47,8 @@ class SyncState:
     partition_start: dt.datetime | None = None
     snapshot_computed_at: dt.datetime | None = None
     synced_at: dt.datetime | None = None
+    upload_job_id: str | None = None
+    upload_operation: str | None = None
 
 
 @dataclass
@@ -166,7 +168,7 @@ def get_state(conn: sa.Connection, sync: str) -> SyncState:
     row = conn.execute(
         sa.text(
             f"""select list_id, list_name, list_url, partition_key, partition_start, snapshot_computed_at,
-                       synced_at
+                       synced_at, upload_job_id, upload_operation
                 from {SCHEMA}.sync_state where sync = :sync"""
         ),
         {"sync": sync},
@@ -183,6 +185,19 @@ def save_list(conn: sa.Connection, sync: str, list_id: str, list_name: str, list
                     list_url = excluded.list_url"""
         ),
         {"sync": sync, "list_id": list_id, "list_name": list_name, "list_url": list_url},
+    )
+
+
+def save_upload(conn: sa.Connection, sync: str, job_id: str | None, operation: str | None) -> None:
+    """Record the destination upload job a run is filling (None when it has ended)."""
+    conn.execute(
+        sa.text(
+            f"""insert into {SCHEMA}.sync_state (sync, upload_job_id, upload_operation)
+                values (:sync, :job, :operation)
+                on conflict (sync) do update set upload_job_id = excluded.upload_job_id,
+                    upload_operation = excluded.upload_operation"""
+        ),
+        {"sync": sync, "job": job_id, "operation": operation},
     )
 
 

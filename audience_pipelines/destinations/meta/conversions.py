@@ -8,20 +8,19 @@ event properties as ``custom_data``. The event id lets Meta deduplicate a re-sen
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-from audience_pipelines.config.destinations import MetaConversionsDestination
-from audience_pipelines.destinations.base import (
+from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
     DestinationError,
     FailureKind,
-    ListRef,
-    ListTarget,
     OutboundEvent,
+    PlannedRequest,
     Rejection,
 )
-from audience_pipelines.destinations.meta_graph import MetaGraphDestination, json_body
+from audience_pipelines.destinations.meta.graph import MetaGraphClient, json_body
+from audience_pipelines.destinations.meta.settings import MetaConversionsConfig
 from audience_pipelines.privacy import scrub_pii
 
 ACTION_SOURCE = "system_generated"
@@ -46,30 +45,33 @@ def server_event(event: OutboundEvent) -> dict[str, Any]:
     }
 
 
-class MetaConversions(MetaGraphDestination):
+class MetaConversionsClient(MetaGraphClient):
     """Event sync to a Meta pixel through the Conversions API."""
 
-    config: MetaConversionsDestination
-    type_name: ClassVar[str] = "meta_conversions"
-    supports_lists: ClassVar[bool] = False
-    supports_events: ClassVar[bool] = True
+    config: MetaConversionsConfig
 
     @property
     def max_batch_size(self) -> int:
         return self.config.settings.batch_size
 
-    def send_events(self, batch: Batch) -> BatchOutcome:
-        """POST the batch; Meta accepts or rejects it whole, and reports how many events it received."""
+    def plan_events(self, batch: Batch) -> list[PlannedRequest]:
+        """``POST /{pixel_id}/events`` with the batch's server events."""
         size = len(batch.events)
         if size > self.max_batch_size:
             raise ValueError(f"batch of {size} events exceeds the Meta batch size {self.max_batch_size}")
-        if not size:
-            return BatchOutcome(accepted=0)
         body: dict[str, Any] = {"data": [server_event(event) for event in batch.events]}
         if self.config.settings.test_event_code:
             body["test_event_code"] = self.config.settings.test_event_code
-        response = self.http.request("POST", f"{self.config.settings.pixel_id}/events", json=body)
-        return self._outcome(json_body(response, self.platform), size)
+        path = f"/{self.config.settings.api_version}/{self.config.settings.pixel_id}/events"
+        return [PlannedRequest("events", "POST", path, body)]
+
+    def send_events(self, batch: Batch) -> BatchOutcome:
+        """POST the batch; Meta accepts or rejects it whole, and reports how many events it received."""
+        planned = self.plan_events(batch)[0]
+        if not batch.events:
+            return BatchOutcome(accepted=0)
+        response = self.http.request("POST", f"{self.config.settings.pixel_id}/events", json=planned.body)
+        return self._outcome(json_body(response, self.platform), len(batch.events))
 
     def _outcome(self, answer: dict[str, Any], size: int) -> BatchOutcome:
         received = answer.get("events_received")
@@ -80,12 +82,3 @@ class MetaConversions(MetaGraphDestination):
         received = min(max(received, 0), size)
         missing = Rejection(None, "not_received", f"Meta received {received} of {size} events")
         return BatchOutcome(accepted=received, rejected=[missing] * (size - received))
-
-    def ensure_list(self, target: ListTarget) -> ListRef:
-        raise self.refuse("sends events and does not hold lists")
-
-    def add_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
-        raise self.refuse("sends events and does not hold lists")
-
-    def remove_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
-        raise self.refuse("sends events and does not hold lists")

@@ -14,17 +14,15 @@ import hmac
 import json
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar, Self
+from typing import Any
 
 import requests
 
-from audience_pipelines.config import read_env
-from audience_pipelines.config.destinations import MetaConversionsDestination, MetaCustomAudiencesDestination
-from audience_pipelines.destinations.base import DestinationError, FailureKind
 from audience_pipelines.destinations.http import Classifier, HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.destinations.kit import DestinationError, FailureKind
+from audience_pipelines.destinations.meta.settings import MetaConfig
+from audience_pipelines.destinations.settings import read_env
 from audience_pipelines.privacy import scrub_pii
-
-MetaConfig = MetaCustomAudiencesDestination | MetaConversionsDestination
 
 THROTTLING_CODES = frozenset({4, 17, 613, 80003, 80004})
 TRANSIENT_CODES = frozenset({1, 2})
@@ -152,11 +150,8 @@ def json_body(response: requests.Response, platform: str) -> dict[str, Any]:
     return body
 
 
-class MetaGraphDestination:
-    """Shared by the Meta destinations: built from a config, one Graph API client per run."""
-
-    type_name: ClassVar[str]
-    identity_platform: ClassVar[str] = "meta"
+class MetaGraphClient:
+    """Shared by the Meta clients: built from a config, one Graph API session per run."""
 
     def __init__(
         self,
@@ -169,19 +164,10 @@ class MetaGraphDestination:
         self.log = log
         self.http = graph_client(config, log=log, sleep=sleep)
 
-    @classmethod
-    def from_config(cls, config: Any, *, log: Callable[[str], None]) -> Self:
-        """Build from a validated destination config."""
-        return cls(config, log=log)
-
     @property
     def platform(self) -> str:
         """How messages name this destination, e.g. ``meta_custom_audiences 'ads'``."""
         return self.http.platform
-
-    def refuse(self, what: str) -> DestinationError:
-        """The permanent error for an operation this destination type does not offer."""
-        return DestinationError(FailureKind.PERMANENT, f"{self.type_name} {what}")
 
     def close(self) -> None:
         self.http.close()

@@ -2,7 +2,7 @@
 
 Values arrive normalized and hashed by the identity layer (EXTERN_ID and MADID raw) and are sent as they
 are. Each request carries a multi-key ``{"payload": {"schema": [...], "data": [[...]]}}`` whose schema is
-the fields present in the batch, in the canonical order of :data:`META_CUSTOMER_FILE_FIELDS` (so it is
+the fields present in the batch, in the canonical order of :data:`CUSTOMER_FILE_FIELDS` (so it is
 stable across the batches of one sync), with ``""`` where a member lacks a field; at most 10,000 rows.
 
 Partial failure comes back only as counts plus ``invalid_entry_samples`` (sampled value -> reason). Samples
@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
-from audience_pipelines.config.destinations import META_CUSTOMER_FILE_FIELDS, MetaCustomAudiencesDestination
-from audience_pipelines.destinations.base import (
+from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
     DestinationError,
     FailureKind,
     ListRef,
     ListTarget,
+    Operation,
     OutboundMember,
+    PlannedRequest,
     Rejection,
 )
-from audience_pipelines.destinations.meta_graph import MetaGraphDestination, json_body
+from audience_pipelines.destinations.meta.graph import MetaGraphClient, json_body
+from audience_pipelines.destinations.meta.settings import CUSTOMER_FILE_FIELDS, MetaCustomAudiencesConfig
 from audience_pipelines.privacy import scrub_pii
 
 MAX_ROWS = 10_000
@@ -40,10 +42,10 @@ TOO_SMALL_MARKERS = ("too small", "size too low")
 def payload_schema(members: Sequence[OutboundMember]) -> list[str]:
     """Fields present in any member, in canonical order; an unknown field is a programming error."""
     present = {name for member in members for name in member.fields}
-    unknown = sorted(present - set(META_CUSTOMER_FILE_FIELDS))
+    unknown = sorted(present - set(CUSTOMER_FILE_FIELDS))
     if unknown:
         raise ValueError(f"Meta customer files have no field(s) {', '.join(unknown)}")
-    return [name for name in META_CUSTOMER_FILE_FIELDS if name in present]
+    return [name for name in CUSTOMER_FILE_FIELDS if name in present]
 
 
 def payload_rows(schema: Sequence[str], members: Sequence[OutboundMember]) -> list[list[str]]:
@@ -103,13 +105,10 @@ def is_too_small(error: DestinationError) -> bool:
     return error.kind is FailureKind.PERMANENT and any(marker in text for marker in TOO_SMALL_MARKERS)
 
 
-class MetaCustomAudiences(MetaGraphDestination):
+class MetaCustomAudiencesClient(MetaGraphClient):
     """List sync to customer-file Custom Audiences of one ad account."""
 
-    config: MetaCustomAudiencesDestination
-    type_name: ClassVar[str] = "meta_custom_audiences"
-    supports_lists: ClassVar[bool] = True
-    supports_events: ClassVar[bool] = False
+    config: MetaCustomAudiencesConfig
 
     @property
     def max_batch_size(self) -> int:
@@ -191,18 +190,22 @@ class MetaCustomAudiences(MetaGraphDestination):
                 code="audience_too_small",
             ) from None
 
-    def _upload(self, method: str, target: ListRef, batch: Batch) -> BatchOutcome:
+    def plan_members(self, operation: Operation, target: ListRef, batch: Batch) -> list[PlannedRequest]:
+        """``POST`` (add) or ``DELETE`` (remove) ``/{audience_id}/users`` with the multi-key payload."""
         members = list(batch.members)
         if len(members) > self.max_batch_size:
             raise ValueError(f"batch of {len(members)} members exceeds Meta's limit of {self.max_batch_size}")
-        if not members:
+        schema = payload_schema(members)
+        body = {"payload": {"schema": schema, "data": payload_rows(schema, members)}}
+        method = "POST" if operation == "add" else "DELETE"
+        version = self.config.settings.api_version
+        return [PlannedRequest(operation, method, f"/{version}/{target.id}/users", body)]
+
+    def _upload(self, method: str, target: ListRef, batch: Batch) -> BatchOutcome:
+        if not batch.members:
             return BatchOutcome(accepted=0)
         self._require_numeric(target.id)
-        schema = payload_schema(members)
-        rows = payload_rows(schema, members)
-        body = {"payload": {"schema": schema, "data": rows}}
-        answer = json_body(self.http.request(method, f"{target.id}/users", json=body), self.platform)
-        return upload_outcome(answer, members, rows)
-
-    def send_events(self, batch: Batch) -> BatchOutcome:
-        raise self.refuse("does not accept events")
+        planned = self.plan_members("add" if method == "POST" else "remove", target, batch)[0]
+        response = self.http.request(method, f"{target.id}/users", json=planned.body)
+        answer = json_body(response, self.platform)
+        return upload_outcome(answer, list(batch.members), planned.body["payload"]["data"])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from audience_pipelines.sandbox.webhook import (
+from audience_pipelines.destinations.webhook.fake import (
     MAX_ITEMS_PER_REQUEST,
     WebhookReceiver,
     secret_key,
@@ -20,7 +20,7 @@ from audience_pipelines.sandbox.webhook import (
     signed_headers,
     verify,
 )
-from audience_pipelines_tests.sandbox.support import post_signed
+from audience_pipelines_tests.destinations.support import post_signed
 
 HOOK = "/hooks/audiences"
 

@@ -5,9 +5,9 @@ from hashlib import sha256
 import pytest
 
 from audience_pipelines.config import ProjectConfig
-from audience_pipelines.destinations.base import Batch, DestinationError, FailureKind, ListTarget, OutboundMember
-from audience_pipelines.destinations.meta_custom_audiences import MetaCustomAudiences
-from audience_pipelines.sandbox import FakeMeta
+from audience_pipelines.destinations.kit import Batch, DestinationError, FailureKind, ListTarget, OutboundMember
+from audience_pipelines.destinations.meta.custom_audiences import MetaCustomAudiencesClient
+from audience_pipelines.destinations.meta.fake import FakeMeta
 from audience_pipelines.sync.service import run_sync
 from audience_pipelines_tests.sync_world import project_config
 
@@ -72,7 +72,7 @@ def test_mirror_churn_ends_with_exactly_the_intended_members(world, meta):
 def test_throttling_is_honoured_with_metas_own_wait(world, meta):
     config = meta_config()
     world.members_on(1, [1, 2])
-    meta.throttle_next(times=1, code=80004, regain_minutes=1)
+    meta.throttle_graph(times=1, code=80004, regain_minutes=1)
     summary = sync(world, config)
     assert summary.status == "success"
     assert 60.0 in world.sleeps, "estimated_time_to_regain_access (minutes) was turned into the wait"
@@ -81,7 +81,7 @@ def test_throttling_is_honoured_with_metas_own_wait(world, meta):
 def test_a_throttle_longer_than_max_wait_stops_the_run_and_the_next_run_resumes(world, meta):
     config = meta_config(max_wait_seconds=120)
     world.members_on(1, [1, 2, 3, 4])
-    meta.throttle_next(times=1, code=80004, regain_minutes=5)
+    meta.throttle_graph(times=1, code=80004, regain_minutes=5)
     sync(world, config)  # creates the audience, then is throttled on the first upload
     first = world.runs
     assert "asks to wait 300s" in _run_error(world, first)
@@ -104,11 +104,11 @@ def test_token_expiry_fails_fast_and_a_rerun_with_a_new_token_completes(world, m
     monkeypatch.setenv(TOKEN_ENV, "token-two")
     assert sync(world, config).status == "success"
     assert meta.audience_member_ids(audience_id(meta)) == {hashed_email(u) for u in range(1, 10)}
-    assert meta.rows_received == 9, "no member was uploaded twice"
+    assert meta.rows_received() == 9, "no member was uploaded twice"
 
 
 def test_invalid_entries_are_rejected_rows_mapped_to_members(meta):
-    destination = MetaCustomAudiences(meta_config().destination("meta"), sleep=lambda s: None)
+    destination = MetaCustomAudiencesClient(meta_config().destination("meta"), sleep=lambda s: None)
     target = destination.ensure_list(ListTarget(name="Shoppers"))
     batch = Batch(
         "b1",
@@ -127,7 +127,7 @@ def test_invalid_entries_are_rejected_rows_mapped_to_members(meta):
 
 
 def test_blocked_uploads_are_permanent_failures(meta):
-    destination = MetaCustomAudiences(meta_config().destination("meta"), sleep=lambda s: None)
+    destination = MetaCustomAudiencesClient(meta_config().destination("meta"), sleep=lambda s: None)
     target = destination.ensure_list(ListTarget(name="Shoppers"))
     meta.block_uploads(target.id)
     with pytest.raises(DestinationError, match="blocked uploads to this audience") as caught:

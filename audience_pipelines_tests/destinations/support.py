@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.sandbox.webhook import signed_headers
+from audience_pipelines.destinations.webhook.fake import signed_headers
 
 META_TOKEN = "EAAB-sandbox-token"
 PIXEL_ID = "1122334455"

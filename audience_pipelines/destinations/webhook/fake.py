@@ -13,12 +13,14 @@ import binascii
 import copy
 import hashlib
 import hmac
+import os
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
 
+from audience_pipelines.destinations.settings import DestinationConfig
 from audience_pipelines.sandbox.server import FakeServer, Request, Response
 
 SECRET_PREFIX = "whsec_"
@@ -28,6 +30,10 @@ EVENTS_TYPE = "audience.events"
 EVENT_NAMES = frozenset({"added_to_segment", "removed_from_segment"})
 
 MemberPredicate = Callable[[dict[str, Any]], str | None]
+SANDBOX_URL_ENV = "AUDIENCE_PIPELINES_SANDBOX_WEBHOOK_URL"
+SANDBOX_SECRET_ENV = "AUDIENCE_PIPELINES_WEBHOOK_SECRET"
+TEST_SECRET_ENV = "CONTRACT_WEBHOOK_SECRET"
+PATH = "/hooks/audiences"
 
 
 def secret_key(secret: str) -> bytes:
@@ -168,6 +174,65 @@ class WebhookReceiver(FakeServer):
         self._duplicate_events = 0
         self._verified_signatures = 0
         self._rejected_items = 0
+        self._items_received = 0
+        self._largest_request = 0
+        self.secret_env = TEST_SECRET_ENV
+
+    # ------------------------------------------------------------------ contract fake
+
+    url_env: ClassVar[str] = SANDBOX_URL_ENV
+
+    @classmethod
+    def for_tests(cls) -> Self:
+        return cls(new_secret())
+
+    @classmethod
+    def for_sandbox(cls) -> Self:
+        os.environ.setdefault(SANDBOX_SECRET_ENV, new_secret())
+        fake = cls(os.environ[SANDBOX_SECRET_ENV]).start()
+        fake.secret_env = SANDBOX_SECRET_ENV
+        os.environ[SANDBOX_URL_ENV] = fake.base_url
+        return fake
+
+    def environment(self) -> dict[str, str]:
+        return {self.secret_env: self.secret}
+
+    def destination(self, type_name: str) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "credentials": {"signing_secret": self.secret_env},
+            "settings": {"path": PATH},
+        }
+
+    def secrets(self) -> list[str]:
+        return [self.secret, self.secret.removeprefix(SECRET_PREFIX)]
+
+    def held(self, config: DestinationConfig, list_id: str | None, sync: str) -> set[str]:
+        if list_id is not None:
+            return self.member_keys(list_id)
+        latest: dict[str, str] = {}
+        for event in self.events():  # in arrival order
+            if event.get("properties", {}).get("sync") == sync:
+                latest[event["member_key"]] = event["event_name"]
+        return {key for key, name in latest.items() if name == "added_to_segment"}
+
+    def rows_received(self) -> int:
+        with self._lock:
+            return self._items_received
+
+    def largest_request(self) -> int:
+        with self._lock:
+            return self._largest_request
+
+    def throttle_next(self) -> float | None:
+        self.fail_next(429, {"error": "rate_limited"}, {"Retry-After": "2"})
+        return 2.0
+
+    def revoke_credentials(self) -> None:
+        self.secret = new_secret()
+
+    def slow_down(self, seconds: float, times: int) -> None:
+        self.delay_next(seconds, times=times)
 
     # ------------------------------------------------------------------ fault injection
 
@@ -294,6 +359,8 @@ class WebhookReceiver(FakeServer):
                 delivery = _parse_delivery(msg_id, body)
             except _PayloadError as exc:
                 return Response(exc.status, {"error": exc.error, "detail": exc.detail})
+            self._items_received += len(delivery.items)
+            self._largest_request = max(self._largest_request, len(delivery.items))
             result = self._apply(delivery)
             self._processed[msg_id] = result
             self._deliveries += 1

@@ -3,7 +3,7 @@
 Strict like the real API: every call needs the access token, errors use Meta's
 ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`` envelope with HTTP 400, and
 throttling is a 400 with code 80004 (or 4/17/613/80003) plus ``X-Business-Use-Case-Usage``.
-Validation rules live in :mod:`audience_pipelines.sandbox.meta_rules`.
+Validation rules live in :mod:`audience_pipelines.destinations.meta.fake_rules`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
 from urllib.parse import urlencode
 
-from audience_pipelines.sandbox.meta_rules import (
+from audience_pipelines.destinations.meta.fake_rules import (
     CUSTOMER_FILE_SOURCES,
     MAX_INVALID_ENTRY_SAMPLES,
     THROTTLE_MESSAGES,
@@ -55,6 +56,11 @@ AUDIENCE_FIELDS = frozenset(
 )
 DEFAULT_PAGE_SIZE = 25
 UPLOAD_BLOCKED_SUBCODE = 1713230
+SANDBOX_URL_ENV = "AUDIENCE_PIPELINES_SANDBOX_META_URL"
+SANDBOX_TOKEN_ENV = "AUDIENCE_PIPELINES_META_TOKEN"
+SANDBOX_AD_ACCOUNT = "act_1000000001"
+SANDBOX_PIXEL = "2000000002"
+TEST_TOKEN_ENV = "CONTRACT_META_TOKEN"
 EXPIRED_TOKEN_SUBCODE = 463
 
 
@@ -129,7 +135,14 @@ class FakeMeta(FakeServer):
         self._blocked: set[str] = set()
         self._pixels: dict[str, _Pixel] = {str(pixel_id): _Pixel() for pixel_id in pixel_ids}
         self._ids = itertools.count(23_850_000_000_000_001)
-        self._counters = {"add_requests": 0, "remove_requests": 0, "rows_received": 0, "invalid_entries": 0}
+        self._counters = {
+            "add_requests": 0,
+            "remove_requests": 0,
+            "rows_received": 0,
+            "invalid_entries": 0,
+            "largest_request": 0,
+        }
+        self.token_env = TEST_TOKEN_ENV
 
     @property
     def account_digits(self) -> str:
@@ -141,9 +154,66 @@ class FakeMeta(FakeServer):
         """Versioned Graph root of the running fake, e.g. ``http://127.0.0.1:54321/v25.0``."""
         return f"{self.base_url}/{self.api_version}"
 
+    # ------------------------------------------------------------------ contract fake
+
+    url_env: ClassVar[str] = SANDBOX_URL_ENV
+
+    @classmethod
+    def for_tests(cls) -> Self:
+        return cls("EAAB-contract-" + secrets.token_urlsafe(16), SANDBOX_AD_ACCOUNT, pixel_ids=(SANDBOX_PIXEL,))
+
+    @classmethod
+    def for_sandbox(cls) -> Self:
+        os.environ.setdefault(SANDBOX_TOKEN_ENV, secrets.token_urlsafe(32))
+        fake = cls(os.environ[SANDBOX_TOKEN_ENV], SANDBOX_AD_ACCOUNT, pixel_ids=(SANDBOX_PIXEL,)).start()
+        fake.token_env = SANDBOX_TOKEN_ENV
+        os.environ[SANDBOX_URL_ENV] = fake.base_url
+        return fake
+
+    def environment(self) -> dict[str, str]:
+        return {self.token_env: self._token}
+
+    def destination(self, type_name: str) -> dict[str, Any]:
+        settings = (
+            {"ad_account_id": self.ad_account_id, "api_version": self.api_version}
+            if type_name == "meta_custom_audiences"
+            else {"pixel_id": next(iter(self._pixels)), "api_version": self.api_version}
+        )
+        return {"base_url": self.base_url, "credentials": {"access_token": self.token_env}, "settings": settings}
+
+    def secrets(self) -> list[str]:
+        return [self._token, *([self._app_secret] if self._app_secret else [])]
+
+    def held(self, config: Any, list_id: str | None, sync: str) -> set[str]:
+        """Custom audience members (by EMAIL, else their identity), or CAPI members in (by ``em``)."""
+        if list_id is not None:
+            rows = self.audience_rows(list_id) if list_id in self.audiences() else {}
+            return {row.get("EMAIL") or identity for identity, row in rows.items()}
+        latest: dict[str, str] = {}
+        for event in self.events(config.settings.pixel_id):
+            if event.get("custom_data", {}).get("sync") == sync:
+                user = event.get("user_data", {})
+                key = (user.get("em") or [None])[0] or user.get("fbp") or json.dumps(user, sort_keys=True)
+                latest[key] = event["event_name"]
+        return {key for key, name in latest.items() if name == "added_to_segment"}
+
+    def largest_request(self) -> int:
+        return self._counter("largest_request")
+
+    def throttle_next(self) -> float | None:
+        """A usage throttle (code 80004) asking to wait one minute."""
+        self.throttle_graph(regain_minutes=1)
+        return 60.0
+
+    def revoke_credentials(self) -> None:
+        self.set_token("EAAB-rotated-" + secrets.token_urlsafe(16))
+
+    def slow_down(self, seconds: float, times: int) -> None:
+        self.delay_next(seconds, times=times)
+
     # ------------------------------------------------------------------ fault injection
 
-    def throttle_next(
+    def throttle_graph(
         self,
         times: int = 1,
         code: int = 80004,
@@ -235,9 +305,8 @@ class FakeMeta(FakeServer):
         """Successful DELETE /users calls."""
         return self._counter("remove_requests")
 
-    @property
     def rows_received(self) -> int:
-        """Rows received by successful add/remove calls (valid and invalid)."""
+        """Rows received by successful add/remove calls (valid and invalid) plus CAPI events received."""
         return self._counter("rows_received")
 
     @property
@@ -486,6 +555,7 @@ class FakeMeta(FakeServer):
             samples, invalid = self._apply_rows(audience, upload, adding=method == "POST")
             self._counters["add_requests" if method == "POST" else "remove_requests"] += 1
             self._counters["rows_received"] += len(upload.rows)
+            self._counters["largest_request"] = max(self._counters["largest_request"], len(upload.rows))
             self._counters["invalid_entries"] += invalid
         session_id = upload.session["session_id"] if upload.session else secrets.randbelow(10**15) + 10**14
         return {
@@ -523,6 +593,8 @@ class FakeMeta(FakeServer):
             raise invalid_parameter("(#100) test_event_code must be a non-empty string")
         with self._lock:
             pixel = self._pixels[pixel_id]
+            self._counters["rows_received"] += len(events)
+            self._counters["largest_request"] = max(self._counters["largest_request"], len(events))
             for event in events:
                 event_id = event.get("event_id")
                 if event_id is not None:

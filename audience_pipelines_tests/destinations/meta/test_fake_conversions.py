@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import requests
 
-from audience_pipelines.sandbox.meta import FakeMeta
-from audience_pipelines_tests.sandbox.support import BEARER, META_TOKEN, PIXEL_ID, sha256
+from audience_pipelines.destinations.meta.fake import FakeMeta
+from audience_pipelines_tests.destinations.support import BEARER, META_TOKEN, PIXEL_ID, sha256
 
 RAW_EMAIL = "jane@example.com"
 

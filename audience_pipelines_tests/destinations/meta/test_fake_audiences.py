@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from audience_pipelines.sandbox.meta import FakeMeta
-from audience_pipelines_tests.sandbox.support import AD_ACCOUNT, BEARER, META_TOKEN, sha256
+from audience_pipelines.destinations.meta.fake import FakeMeta
+from audience_pipelines_tests.destinations.support import AD_ACCOUNT, BEARER, META_TOKEN, sha256
 
 CREATE_BODY = {"name": "VIP buyers", "subtype": "CUSTOM", "customer_file_source": "USER_PROVIDED_ONLY"}
 SCHEMA = ["EXTERN_ID", "EMAIL", "PHONE", "FN", "COUNTRY", "MADID"]
@@ -182,7 +182,7 @@ def test_add_and_remove_with_multi_key_schema(meta: FakeMeta, http: requests.Ses
     removed = http.delete(url, json=users_body([row("u1"), row(email="b@x.com")]), headers=BEARER, timeout=2)
     assert removed.json()["num_received"] == 2
     assert meta.audience_member_ids(audience_id) == {"AEBE52E7-03EE"}
-    assert (meta.add_requests, meta.remove_requests, meta.rows_received) == (2, 1, 6)
+    assert (meta.add_requests, meta.remove_requests, meta.rows_received()) == (2, 1, 6)
 
 
 def test_form_encoded_payload_and_session(meta: FakeMeta, http: requests.Session, audience_id: str) -> None:
@@ -270,7 +270,7 @@ def test_unknown_audience_users_call(meta: FakeMeta, http: requests.Session) -> 
 def test_throttle_is_400_with_business_use_case_header(
     meta: FakeMeta, http: requests.Session, audience_id: str, code: int
 ) -> None:
-    meta.throttle_next(code=code, regain_minutes=3)
+    meta.throttle_graph(code=code, regain_minutes=3)
     url = f"{meta.graph_url}/{audience_id}/users"
     throttled = http.post(url, json=users_body([row("u1")]), headers=BEARER, timeout=2)
     error = graph_error(throttled)
@@ -286,7 +286,7 @@ def test_throttle_is_400_with_business_use_case_header(
 
 
 def test_throttle_message_and_times(meta: FakeMeta, http: requests.Session, audience_id: str) -> None:
-    meta.throttle_next(times=2, path=f"/v25.0/{audience_id}/users")
+    meta.throttle_graph(times=2, path=f"/v25.0/{audience_id}/users")
     url = f"{meta.graph_url}/{audience_id}/users"
     assert http.get(f"{meta.graph_url}/{audience_id}", headers=BEARER, timeout=2).status_code == 200
     first = graph_error(http.post(url, json=users_body([row("u1")]), headers=BEARER, timeout=2))
@@ -294,7 +294,7 @@ def test_throttle_message_and_times(meta: FakeMeta, http: requests.Session, audi
     assert graph_error(http.post(url, json=users_body([row("u1")]), headers=BEARER, timeout=2))["code"] == 80004
     assert http.post(url, json=users_body([row("u1")]), headers=BEARER, timeout=2).status_code == 200
     with pytest.raises(ValueError):
-        meta.throttle_next(code=999)
+        meta.throttle_graph(code=999)
 
 
 def test_upload_blocked(meta: FakeMeta, http: requests.Session, audience_id: str) -> None:

@@ -7,38 +7,37 @@ from collections.abc import Callable
 
 import pytest
 
-from audience_pipelines.config.destinations import MetaConversionsDestination
-from audience_pipelines.destinations.base import (
+from audience_pipelines.destinations.kit import (
     Batch,
-    Destination,
     DestinationError,
+    EventClient,
     FailureKind,
-    ListRef,
-    ListTarget,
+    ListClient,
     OutboundEvent,
 )
-from audience_pipelines.destinations.meta_conversions import MetaConversions
-from audience_pipelines.destinations.registry import build_destination
-from audience_pipelines.sandbox.meta import FakeMeta
-from audience_pipelines_tests.destinations.conftest import PIXEL, TOKEN, TOKEN_ENV, sha256
+from audience_pipelines.destinations.meta.conversions import MetaConversionsClient
+from audience_pipelines.destinations.meta.fake import FakeMeta
+from audience_pipelines.destinations.meta.settings import MetaConversionsConfig
+from audience_pipelines.destinations.registry import build_client
+from audience_pipelines_tests.destinations.meta.conftest import PIXEL, TOKEN, TOKEN_ENV, sha256
 
-Config = Callable[..., MetaConversionsDestination]
+Config = Callable[..., MetaConversionsConfig]
 EVENTS = f"/v25.0/{PIXEL}/events"
 FBP = "fb.1.1558571054389.1098115397"
 
 
 @pytest.fixture
-def make(conversions_config: Config, sleeps: list[float]) -> Callable[..., MetaConversions]:
+def make(conversions_config: Config, sleeps: list[float]) -> Callable[..., MetaConversionsClient]:
     """``make(retry={...}, test_event_code=...)``: a client whose waits are recorded instead of slept."""
 
-    def build(retry: dict[str, float] | None = None, **settings: object) -> MetaConversions:
-        return MetaConversions(conversions_config(retry, **settings), sleep=sleeps.append)
+    def build(retry: dict[str, float] | None = None, **settings: object) -> MetaConversionsClient:
+        return MetaConversionsClient(conversions_config(retry, **settings), sleep=sleeps.append)
 
     return build
 
 
 @pytest.fixture
-def client(make: Callable[..., MetaConversions]) -> MetaConversions:
+def client(make: Callable[..., MetaConversionsClient]) -> MetaConversionsClient:
     return make()
 
 
@@ -57,21 +56,16 @@ def posts(fake: FakeMeta) -> list[int]:
     return [r.status for r in fake.requests_to(EVENTS, "POST")]
 
 
-def test_is_an_event_destination_built_by_the_registry(conversions_config: Config) -> None:
-    built = build_destination(conversions_config(batch_size=1000))
-    assert isinstance(built, MetaConversions) and isinstance(built, Destination)
-    assert (built.type_name, built.identity_platform, built.supports_lists, built.supports_events) == (
-        "meta_conversions",
-        "meta",
-        False,
-        True,
-    )
+def test_is_an_event_client_built_by_the_registry(conversions_config: Config) -> None:
+    built = build_client(conversions_config(batch_size=1000))
+    assert isinstance(built, MetaConversionsClient) and isinstance(built, EventClient)
+    assert not isinstance(built, ListClient), "an event-only client carries no list methods"
     assert built.max_batch_size == 1000
     built.close()
-    assert MetaConversions.from_config(conversions_config(), log=print).max_batch_size == 500
+    assert MetaConversionsClient(conversions_config(), log=print).max_batch_size == 500
 
 
-def test_added_and_removed_events_are_accepted_and_stored(fake: FakeMeta, client: MetaConversions) -> None:
+def test_added_and_removed_events_are_accepted_and_stored(fake: FakeMeta, client: MetaConversionsClient) -> None:
     both = {"em": sha256("a@example.com"), "ph": sha256("15551230001"), "external_id": "crm-1", "fbp": FBP}
     batch = Batch("b1", events=[event(1, **both), event(2, "removed_from_segment"), event(3)])
     outcome = client.send_events(batch)
@@ -91,13 +85,13 @@ def test_added_and_removed_events_are_accepted_and_stored(fake: FakeMeta, client
     assert "test_event_code" not in first
 
 
-def test_browser_ids_alone_are_sent_as_strings(fake: FakeMeta, client: MetaConversions) -> None:
+def test_browser_ids_alone_are_sent_as_strings(fake: FakeMeta, client: MetaConversionsClient) -> None:
     fbc = "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890"
     assert client.send_events(Batch("b", events=[event(1, fbp=FBP, fbc=fbc)])).accepted == 1
     assert fake.events(PIXEL)[0]["user_data"] == {"fbp": FBP, "fbc": fbc}
 
 
-def test_resent_event_ids_are_deduplicated_by_meta(fake: FakeMeta, client: MetaConversions) -> None:
+def test_resent_event_ids_are_deduplicated_by_meta(fake: FakeMeta, client: MetaConversionsClient) -> None:
     batch = Batch("b1", events=[event(n) for n in range(4)])
     assert client.send_events(batch).accepted == 4
     assert client.send_events(batch).accepted == 4, "Meta receives the repeat and drops it quietly"
@@ -105,13 +99,13 @@ def test_resent_event_ids_are_deduplicated_by_meta(fake: FakeMeta, client: MetaC
     assert fake.duplicate_events(PIXEL) == 4
 
 
-def test_test_event_code_is_passed_through(fake: FakeMeta, make: Callable[..., MetaConversions]) -> None:
+def test_test_event_code_is_passed_through(fake: FakeMeta, make: Callable[..., MetaConversionsClient]) -> None:
     assert make(test_event_code="TEST12345").send_events(Batch("b", events=[event(1)])).accepted == 1
     assert fake.events(PIXEL)[0]["test_event_code"] == "TEST12345"
 
 
 def test_a_malformed_event_fails_the_batch_naming_index_and_field(
-    fake: FakeMeta, client: MetaConversions, sleeps: list[float]
+    fake: FakeMeta, client: MetaConversionsClient, sleeps: list[float]
 ) -> None:
     batch = Batch("b", events=[event(0), event(1, em="Not-A-Hash@example.com"), event(2)])
     with pytest.raises(DestinationError) as caught:
@@ -124,7 +118,7 @@ def test_a_malformed_event_fails_the_batch_naming_index_and_field(
     assert fake.events(PIXEL) == []
 
 
-def test_an_expired_token_fails_at_once(fake: FakeMeta, client: MetaConversions, sleeps: list[float]) -> None:
+def test_an_expired_token_fails_at_once(fake: FakeMeta, client: MetaConversionsClient, sleeps: list[float]) -> None:
     fake.expire_token()
     with pytest.raises(DestinationError) as caught:
         client.send_events(Batch("b", events=[event(1)]))
@@ -134,7 +128,7 @@ def test_an_expired_token_fails_at_once(fake: FakeMeta, client: MetaConversions,
     assert posts(fake) == [400] and sleeps == []
 
 
-def test_a_wrong_token_fails_at_once(fake: FakeMeta, client: MetaConversions) -> None:
+def test_a_wrong_token_fails_at_once(fake: FakeMeta, client: MetaConversionsClient) -> None:
     fake.set_token("another-token")
     with pytest.raises(DestinationError) as caught:
         client.send_events(Batch("b", events=[event(1)]))
@@ -142,15 +136,17 @@ def test_a_wrong_token_fails_at_once(fake: FakeMeta, client: MetaConversions) ->
     assert fake.request_count == 1
 
 
-def test_throttling_and_server_errors_are_retried(fake: FakeMeta, client: MetaConversions, sleeps: list[float]) -> None:
-    fake.throttle_next(code=17, regain_minutes=2)
+def test_throttling_and_server_errors_are_retried(
+    fake: FakeMeta, client: MetaConversionsClient, sleeps: list[float]
+) -> None:
+    fake.throttle_graph(code=17, regain_minutes=2)
     fake.fail_next(503)
     assert client.send_events(Batch("b", events=[event(1)])).accepted == 1
     assert posts(fake) == [400, 503, 200]
     assert sleeps == [120.0, 2.0], "Meta's regain time, then backoff for the second attempt"
 
 
-def test_fewer_events_received_than_sent_are_rejections(fake: FakeMeta, client: MetaConversions) -> None:
+def test_fewer_events_received_than_sent_are_rejections(fake: FakeMeta, client: MetaConversionsClient) -> None:
     fake.fail_next(200, {"events_received": 1, "messages": [], "fbtrace_id": "Atrace"})
     outcome = client.send_events(Batch("b", events=[event(1), event(2), event(3)]))
     assert outcome.accepted == 1
@@ -158,28 +154,15 @@ def test_fewer_events_received_than_sent_are_rejections(fake: FakeMeta, client: 
     assert outcome.accepted + len(outcome.rejected) == 3
 
 
-def test_an_answer_without_a_count_is_permanent(fake: FakeMeta, client: MetaConversions) -> None:
+def test_an_answer_without_a_count_is_permanent(fake: FakeMeta, client: MetaConversionsClient) -> None:
     fake.fail_next(200, {"messages": []})
     with pytest.raises(DestinationError, match="without events_received"):
         client.send_events(Batch("b", events=[event(1)]))
 
 
-def test_batch_size_comes_from_settings(fake: FakeMeta, make: Callable[..., MetaConversions]) -> None:
+def test_batch_size_comes_from_settings(fake: FakeMeta, make: Callable[..., MetaConversionsClient]) -> None:
     client = make(batch_size=2)
     with pytest.raises(ValueError, match="3 events exceeds the Meta batch size 2"):
         client.send_events(Batch("b", events=[event(1), event(2), event(3)]))
     assert client.send_events(Batch("empty")).accepted == 0
     assert posts(fake) == []
-
-
-def test_lists_are_refused(client: MetaConversions) -> None:
-    ref = ListRef("1", "x")
-    calls = [
-        lambda: client.ensure_list(ListTarget(name="x")),
-        lambda: client.add_members(ref, Batch("b")),
-        lambda: client.remove_members(ref, Batch("b")),
-    ]
-    for call in calls:
-        with pytest.raises(DestinationError, match="does not hold lists") as caught:
-            call()
-        assert caught.value.kind is FailureKind.PERMANENT

@@ -14,23 +14,25 @@ import hmac
 import json
 import time
 from collections.abc import Callable
-from typing import ClassVar
-
 import requests
 
-from audience_pipelines.config import read_env
-from audience_pipelines.config.destinations import WebhookDestination
-from audience_pipelines.destinations.base import (
+from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
     DestinationError,
     FailureKind,
     ListRef,
     ListTarget,
+    Operation,
+    PlannedRequest,
     Rejection,
 )
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.destinations.settings import read_env
+from audience_pipelines.destinations.webhook.settings import WebhookConfig
 from audience_pipelines.privacy import scrub_pii
+
+MEMBER_EVENT_TYPES = {"add": "audience.members_added", "remove": "audience.members_removed"}
 
 
 def signing_key(secret: str) -> bytes:
@@ -49,17 +51,12 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-class Webhook:
+class WebhookClient:
     """List and event sync to an HTTP endpoint you run."""
-
-    type_name: ClassVar[str] = "webhook"
-    identity_platform: ClassVar[str] = "webhook"
-    supports_lists: ClassVar[bool] = True
-    supports_events: ClassVar[bool] = True
 
     def __init__(
         self,
-        config: WebhookDestination,
+        config: WebhookConfig,
         *,
         log: Callable[[str], None] = lambda message: None,
         sleep: Callable[[float], None] = time.sleep,
@@ -88,13 +85,13 @@ class Webhook:
         list_id = target.list_id or target.name or ""
         return ListRef(id=list_id, name=target.name or list_id)
 
-    def add_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
-        return self._send_members("audience.members_added", target, batch)
+    def plan_members(self, operation: Operation, target: ListRef, batch: Batch) -> list[PlannedRequest]:
+        members = [{"member_key": m.member_key, **m.fields} for m in batch.members]
+        kind = MEMBER_EVENT_TYPES[operation]
+        payload = {"type": kind, "list_id": target.id, **self._context(batch), "members": members}
+        return [self._planned(operation, payload, batch)]
 
-    def remove_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
-        return self._send_members("audience.members_removed", target, batch)
-
-    def send_events(self, batch: Batch) -> BatchOutcome:
+    def plan_events(self, batch: Batch) -> list[PlannedRequest]:
         events = [
             {
                 "event_id": e.event_id,
@@ -106,29 +103,32 @@ class Webhook:
             }
             for e in batch.events
         ]
-        return self._post({"type": "audience.events", **self._context(batch), "events": events}, batch)
+        payload = {"type": "audience.events", **self._context(batch), "events": events}
+        return [self._planned("events", payload, batch)]
 
-    def _send_members(self, kind: str, target: ListRef, batch: Batch) -> BatchOutcome:
-        members = [{"member_key": m.member_key, **m.fields} for m in batch.members]
-        payload = {"type": kind, "list_id": target.id, **self._context(batch), "members": members}
-        return self._post(payload, batch)
+    def add_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
+        return self._post(self.plan_members("add", target, batch)[0], batch)
+
+    def remove_members(self, target: ListRef, batch: Batch) -> BatchOutcome:
+        return self._post(self.plan_members("remove", target, batch)[0], batch)
+
+    def send_events(self, batch: Batch) -> BatchOutcome:
+        return self._post(self.plan_events(batch)[0], batch)
+
+    def _planned(self, operation: str, payload: dict[str, object], batch: Batch) -> PlannedRequest:
+        if batch.size > self.max_batch_size:
+            raise ValueError(f"batch of {batch.size} exceeds the webhook batch size {self.max_batch_size}")
+        headers = {"Content-Type": "application/json", "webhook-id": batch.batch_id}
+        return PlannedRequest(operation, "POST", self.config.settings.path, payload, headers)
 
     @staticmethod
     def _context(batch: Batch) -> dict[str, str]:
         return {"batch_id": batch.batch_id, "sync": batch.sync, "audience": batch.audience}
 
-    def _post(self, payload: dict[str, object], batch: Batch) -> BatchOutcome:
-        size = len(batch.members) + len(batch.events)
-        if size > self.max_batch_size:
-            raise ValueError(f"batch of {size} exceeds the webhook batch size {self.max_batch_size}")
-        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        response = self.http.request(
-            "POST",
-            self.config.settings.path,
-            data=body,
-            headers=self._headers(batch.batch_id, body),
-        )
-        return self._outcome(response, size)
+    def _post(self, planned: PlannedRequest, batch: Batch) -> BatchOutcome:
+        body = json.dumps(planned.body, separators=(",", ":"), sort_keys=True).encode()
+        response = self.http.request("POST", planned.path, data=body, headers=self._headers(batch.batch_id, body))
+        return self._outcome(response, batch.size)
 
     def _headers(self, message_id: str, body: bytes) -> dict[str, str]:
         timestamp = int(self.clock())

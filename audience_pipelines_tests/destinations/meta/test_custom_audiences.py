@@ -6,44 +6,45 @@ from collections.abc import Callable
 
 import pytest
 
-from audience_pipelines.config.destinations import MetaCustomAudiencesDestination
-from audience_pipelines.destinations.base import (
+from audience_pipelines.destinations.kit import (
     Batch,
-    Destination,
     DestinationError,
+    EventClient,
     FailureKind,
+    ListClient,
     ListRef,
     ListTarget,
     OutboundMember,
     Rejection,
 )
-from audience_pipelines.destinations.meta_custom_audiences import MetaCustomAudiences, upload_outcome
-from audience_pipelines.destinations.meta_graph import appsecret_proof
-from audience_pipelines.destinations.registry import build_destination
-from audience_pipelines.sandbox.meta import FakeMeta
-from audience_pipelines_tests.destinations.conftest import ACCOUNT, TOKEN, TOKEN_ENV, sha256
+from audience_pipelines.destinations.meta.custom_audiences import MetaCustomAudiencesClient, upload_outcome
+from audience_pipelines.destinations.meta.fake import FakeMeta
+from audience_pipelines.destinations.meta.graph import appsecret_proof
+from audience_pipelines.destinations.meta.settings import MetaCustomAudiencesConfig
+from audience_pipelines.destinations.registry import build_client
+from audience_pipelines_tests.destinations.meta.conftest import ACCOUNT, TOKEN, TOKEN_ENV, sha256
 
-Config = Callable[..., MetaCustomAudiencesDestination]
+Config = Callable[..., MetaCustomAudiencesConfig]
 USERS = "/v25.0/{}/users"
 
 
 @pytest.fixture
-def make(audiences_config: Config, sleeps: list[float]) -> Callable[..., MetaCustomAudiences]:
+def make(audiences_config: Config, sleeps: list[float]) -> Callable[..., MetaCustomAudiencesClient]:
     """``make(retry={...}, batch_size=...)``: a client whose waits are recorded instead of slept."""
 
-    def build(retry: dict[str, float] | None = None, **settings: object) -> MetaCustomAudiences:
-        return MetaCustomAudiences(audiences_config(retry, **settings), sleep=sleeps.append)
+    def build(retry: dict[str, float] | None = None, **settings: object) -> MetaCustomAudiencesClient:
+        return MetaCustomAudiencesClient(audiences_config(retry, **settings), sleep=sleeps.append)
 
     return build
 
 
 @pytest.fixture
-def client(make: Callable[..., MetaCustomAudiences]) -> MetaCustomAudiences:
+def client(make: Callable[..., MetaCustomAudiencesClient]) -> MetaCustomAudiencesClient:
     return make()
 
 
 @pytest.fixture
-def audience(fake: FakeMeta, client: MetaCustomAudiences) -> ListRef:
+def audience(fake: FakeMeta, client: MetaCustomAudiencesClient) -> ListRef:
     return client.ensure_list(ListTarget(list_id=fake.create_audience("Seeded")))
 
 
@@ -62,21 +63,16 @@ def users_calls(fake: FakeMeta, audience_id: str) -> list[tuple[str, int]]:
 # ---------------------------------------------------------------------- protocol and lists
 
 
-def test_is_a_destination_built_by_the_registry(audiences_config: Config) -> None:
-    built = build_destination(audiences_config())
-    assert isinstance(built, MetaCustomAudiences) and isinstance(built, Destination)
-    assert (built.type_name, built.identity_platform, built.supports_lists, built.supports_events) == (
-        "meta_custom_audiences",
-        "meta",
-        True,
-        False,
-    )
+def test_is_a_list_client_built_by_the_registry(audiences_config: Config) -> None:
+    built = build_client(audiences_config())
+    assert isinstance(built, MetaCustomAudiencesClient) and isinstance(built, ListClient)
+    assert not isinstance(built, EventClient), "a list-only client carries no event methods"
     assert built.max_batch_size == 10_000
     built.close()
-    assert MetaCustomAudiences.from_config(audiences_config(batch_size=500), log=print).max_batch_size == 500
+    assert MetaCustomAudiencesClient(audiences_config(batch_size=500), log=print).max_batch_size == 500
 
 
-def test_create_by_name_then_find_it_by_name_across_pages(fake: FakeMeta, client: MetaCustomAudiences) -> None:
+def test_create_by_name_then_find_it_by_name_across_pages(fake: FakeMeta, client: MetaCustomAudiencesClient) -> None:
     for n in range(30):  # more than one page (the fake pages by 25)
         fake.create_audience(f"Other {n}")
     created = client.ensure_list(ListTarget(name="VIP buyers", description="Top spenders"))
@@ -90,12 +86,14 @@ def test_create_by_name_then_find_it_by_name_across_pages(fake: FakeMeta, client
     assert len(pages) == 4, "two full scans of two pages each"
 
 
-def test_customer_file_source_comes_from_settings(fake: FakeMeta, make: Callable[..., MetaCustomAudiences]) -> None:
+def test_customer_file_source_comes_from_settings(
+    fake: FakeMeta, make: Callable[..., MetaCustomAudiencesClient]
+) -> None:
     ref = make(customer_file_source="BOTH_USER_AND_PARTNER_PROVIDED").ensure_list(ListTarget(name="Partners"))
     assert fake.state()["audiences"][ref.id]["customer_file_source"] == "BOTH_USER_AND_PARTNER_PROVIDED"
 
 
-def test_an_existing_id_is_read_back(fake: FakeMeta, client: MetaCustomAudiences) -> None:
+def test_an_existing_id_is_read_back(fake: FakeMeta, client: MetaCustomAudiencesClient) -> None:
     audience_id = fake.create_audience("Seeded")
     ref = client.ensure_list(ListTarget(list_id=audience_id, name="ignored when an id is given"))
     assert (ref.id, ref.name) == (audience_id, "Seeded")
@@ -104,14 +102,16 @@ def test_an_existing_id_is_read_back(fake: FakeMeta, client: MetaCustomAudiences
 
 
 @pytest.mark.parametrize("list_id", ["23850000000999999", "../act_1234567890"], ids=["unknown", "not-numeric"])
-def test_an_unknown_or_malformed_id_is_permanent(fake: FakeMeta, client: MetaCustomAudiences, list_id: str) -> None:
+def test_an_unknown_or_malformed_id_is_permanent(
+    fake: FakeMeta, client: MetaCustomAudiencesClient, list_id: str
+) -> None:
     with pytest.raises(DestinationError) as caught:
         client.ensure_list(ListTarget(list_id=list_id))
     assert caught.value.kind is FailureKind.PERMANENT
     assert fake.audiences() == {}
 
 
-def test_a_target_needs_an_id_or_a_name(client: MetaCustomAudiences) -> None:
+def test_a_target_needs_an_id_or_a_name(client: MetaCustomAudiencesClient) -> None:
     with pytest.raises(DestinationError, match="list_id or a name"):
         client.ensure_list(ListTarget())
 
@@ -120,7 +120,7 @@ def test_a_target_needs_an_id_or_a_name(client: MetaCustomAudiences) -> None:
 
 
 def test_add_then_remove_with_a_multi_key_schema(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef
 ) -> None:
     us = sha256("us")
     members = [
@@ -142,13 +142,13 @@ def test_add_then_remove_with_a_multi_key_schema(
     assert users_calls(fake, audience.id) == [("POST", 200), ("DELETE", 200)]
 
 
-def test_an_empty_batch_sends_nothing(fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef) -> None:
+def test_an_empty_batch_sends_nothing(fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef) -> None:
     assert client.add_members(audience, Batch("empty")).accepted == 0
     assert users_calls(fake, audience.id) == []
 
 
 def test_a_batch_over_the_limit_is_refused_before_sending(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef
 ) -> None:
     members = [email_member(n) for n in range(10_001)]
     with pytest.raises(ValueError, match="10001 members exceeds Meta's limit of 10000"):
@@ -158,7 +158,7 @@ def test_a_batch_over_the_limit_is_refused_before_sending(
 
 
 def test_an_unknown_field_is_refused_before_sending(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef
 ) -> None:
     with pytest.raises(ValueError, match="no field"):
         client.add_members(audience, Batch("b", members=[member("k1", em=sha256("a@example.com"))]))
@@ -166,7 +166,7 @@ def test_an_unknown_field_is_refused_before_sending(
 
 
 def test_invalid_entries_become_rejections_of_the_right_members(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef
 ) -> None:
     members = [email_member(1), member("bad", EMAIL="not-a-sha256-value"), email_member(3), member("empty", EMAIL="")]
     outcome = client.add_members(audience, Batch("b", members=members))
@@ -202,9 +202,9 @@ def test_fewer_rows_received_than_sent_are_rejections_too() -> None:
 
 @pytest.mark.parametrize("code", [80004, 80003, 613, 17, 4])
 def test_throttling_without_a_wait_is_retried_with_backoff(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef, sleeps: list[float], code: int
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef, sleeps: list[float], code: int
 ) -> None:
-    fake.throttle_next(times=2, code=code, regain_minutes=0, path=USERS.format(audience.id))
+    fake.throttle_graph(times=2, code=code, regain_minutes=0, path=USERS.format(audience.id))
     assert client.add_members(audience, Batch("b", members=[email_member(1)])).accepted == 1
     assert users_calls(fake, audience.id) == [("POST", 400), ("POST", 400), ("POST", 200)]
     assert sleeps == [1.0, 2.0], "exponential backoff from base_delay_seconds"
@@ -212,19 +212,19 @@ def test_throttling_without_a_wait_is_retried_with_backoff(
 
 
 def test_metas_regain_time_is_the_wait(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef, sleeps: list[float]
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef, sleeps: list[float]
 ) -> None:
-    fake.throttle_next(code=80004, regain_minutes=5, path=USERS.format(audience.id))
+    fake.throttle_graph(code=80004, regain_minutes=5, path=USERS.format(audience.id))
     assert client.add_members(audience, Batch("b", members=[email_member(1)])).accepted == 1
     assert sleeps == [300.0]
 
 
 def test_a_regain_time_over_max_wait_stops_with_throttled(
-    fake: FakeMeta, make: Callable[..., MetaCustomAudiences], sleeps: list[float]
+    fake: FakeMeta, make: Callable[..., MetaCustomAudiencesClient], sleeps: list[float]
 ) -> None:
     client = make(retry={"max_wait_seconds": 120})
     audience = client.ensure_list(ListTarget(list_id=fake.create_audience("Seeded")))
-    fake.throttle_next(code=80004, regain_minutes=5)
+    fake.throttle_graph(code=80004, regain_minutes=5)
     with pytest.raises(DestinationError) as caught:
         client.add_members(audience, Batch("b", members=[email_member(1)]))
     error = caught.value
@@ -235,7 +235,7 @@ def test_a_regain_time_over_max_wait_stops_with_throttled(
 
 
 def test_an_expired_token_fails_at_once_naming_the_variable(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef, sleeps: list[float]
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef, sleeps: list[float]
 ) -> None:
     fake.expire_token()
     before = fake.request_count
@@ -250,7 +250,7 @@ def test_an_expired_token_fails_at_once_naming_the_variable(
     assert TOKEN not in str(error) and TOKEN not in repr(error.args)
 
 
-def test_a_wrong_token_is_authentication(fake: FakeMeta, client: MetaCustomAudiences) -> None:
+def test_a_wrong_token_is_authentication(fake: FakeMeta, client: MetaCustomAudiencesClient) -> None:
     fake.set_token("a-different-token")
     with pytest.raises(DestinationError) as caught:
         client.ensure_list(ListTarget(name="Anything"))
@@ -260,7 +260,7 @@ def test_a_wrong_token_is_authentication(fake: FakeMeta, client: MetaCustomAudie
 
 @pytest.mark.parametrize("code", [10, 200, 294])
 def test_permission_errors_are_authentication(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef, code: int
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef, code: int
 ) -> None:
     body = {"error": {"message": f"(#{code}) Permission denied", "type": "OAuthException", "code": code}}
     fake.fail_next(400, body)
@@ -270,7 +270,7 @@ def test_permission_errors_are_authentication(
     assert f"${TOKEN_ENV}" in caught.value.message
 
 
-def test_a_blocked_audience_is_permanent(fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef) -> None:
+def test_a_blocked_audience_is_permanent(fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef) -> None:
     fake.block_uploads(audience.id)
     with pytest.raises(DestinationError) as caught:
         client.add_members(audience, Batch("b", members=[email_member(1)]))
@@ -287,7 +287,7 @@ def test_a_blocked_audience_is_permanent(fake: FakeMeta, client: MetaCustomAudie
     ids=["500-code-2", "400-code-1", "502-not-json"],
 )  # fmt: skip
 def test_transient_failures_are_retried_then_succeed(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef, sleeps: list[float], status: int, body: object
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef, sleeps: list[float], status: int, body: object
 ) -> None:
     fake.fail_next(status, body, path=USERS.format(audience.id))
     assert client.add_members(audience, Batch("b", members=[email_member(1)])).accepted == 1
@@ -297,7 +297,7 @@ def test_transient_failures_are_retried_then_succeed(
 
 
 def test_retries_give_up_after_max_attempts(
-    fake: FakeMeta, make: Callable[..., MetaCustomAudiences], sleeps: list[float]
+    fake: FakeMeta, make: Callable[..., MetaCustomAudiencesClient], sleeps: list[float]
 ) -> None:
     client = make(retry={"max_attempts": 3})
     audience = client.ensure_list(ListTarget(list_id=fake.create_audience("Seeded")))
@@ -310,7 +310,7 @@ def test_retries_give_up_after_max_attempts(
 
 @pytest.mark.parametrize("wording", ["Audience Size too low", "The audience would become too small"])
 def test_a_removal_refused_for_audience_size_is_reported_as_such(
-    fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef, wording: str
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef, wording: str
 ) -> None:
     client.add_members(audience, Batch("b", members=[email_member(1)]))
     refusal = {"message": "Invalid parameter", "type": "OAuthException", "code": 100, "error_user_title": wording}
@@ -323,17 +323,13 @@ def test_a_removal_refused_for_audience_size_is_reported_as_such(
     assert fake.audience_member_ids(audience.id) == {sha256("person.1@example.com")}
 
 
-def test_other_removal_failures_pass_through(fake: FakeMeta, client: MetaCustomAudiences, audience: ListRef) -> None:
+def test_other_removal_failures_pass_through(
+    fake: FakeMeta, client: MetaCustomAudiencesClient, audience: ListRef
+) -> None:
     fake.block_uploads(audience.id)
     with pytest.raises(DestinationError) as caught:
         client.remove_members(audience, Batch("r", members=[email_member(1)]))
     assert caught.value.code == "100/1713230"
-
-
-def test_events_are_not_accepted(client: MetaCustomAudiences) -> None:
-    with pytest.raises(DestinationError, match="meta_custom_audiences does not accept events") as caught:
-        client.send_events(Batch("e"))
-    assert caught.value.kind is FailureKind.PERMANENT
 
 
 # ---------------------------------------------------------------------- secrets
@@ -346,12 +342,14 @@ def test_appsecret_proof_is_sent_when_an_app_secret_is_configured(
     monkeypatch.setenv("META_DESTINATION_TEST_APP_SECRET", secret)
     with FakeMeta(TOKEN, ad_account_id=ACCOUNT, app_secret=secret) as strict:
         config = audiences_config(app_secret="META_DESTINATION_TEST_APP_SECRET")
-        client = MetaCustomAudiences(config.model_copy(update={"base_url": strict.base_url}), sleep=lambda s: None)
+        client = MetaCustomAudiencesClient(
+            config.model_copy(update={"base_url": strict.base_url}), sleep=lambda s: None
+        )
         ref = client.ensure_list(ListTarget(name="Proven"))
         assert client.add_members(ref, Batch("b", members=[email_member(1)])).accepted == 1
 
         monkeypatch.setenv("META_DESTINATION_TEST_APP_SECRET", "not-the-app-secret")
-        wrong = MetaCustomAudiences(config.model_copy(update={"base_url": strict.base_url}), sleep=lambda s: None)
+        wrong = MetaCustomAudiencesClient(config.model_copy(update={"base_url": strict.base_url}), sleep=lambda s: None)
         with pytest.raises(DestinationError, match="Invalid appsecret_proof") as caught:
             wrong.ensure_list(ListTarget(name="Proven"))
         for value in ("not-the-app-secret", appsecret_proof("not-the-app-secret", TOKEN), TOKEN):
@@ -359,13 +357,13 @@ def test_appsecret_proof_is_sent_when_an_app_secret_is_configured(
 
 
 def test_no_exception_message_carries_the_token(
-    fake: FakeMeta, make: Callable[..., MetaCustomAudiences], sleeps: list[float]
+    fake: FakeMeta, make: Callable[..., MetaCustomAudiencesClient], sleeps: list[float]
 ) -> None:
     client = make(retry={"max_attempts": 2, "max_wait_seconds": 10})
     audience = client.ensure_list(ListTarget(list_id=fake.create_audience("Seeded")))
     batch = Batch("b", members=[email_member(1)])
     faults: list[Callable[[], None]] = [
-        lambda: fake.throttle_next(times=1, regain_minutes=5),
+        lambda: fake.throttle_graph(times=1, regain_minutes=5),
         lambda: fake.fail_next(500, times=2),
         lambda: fake.fail_next(400, {"error": {"message": f"echo {TOKEN}", "type": "OAuthException", "code": 100}}),
         lambda: fake.block_uploads(audience.id),
