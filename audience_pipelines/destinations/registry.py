@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from audience_pipelines.destinations.ga4 import GA4
 from audience_pipelines.destinations.kit import ContractFake, DestinationClient, DestinationType
 from audience_pipelines.destinations.meta import META_CONVERSIONS, META_CUSTOM_AUDIENCES
 from audience_pipelines.destinations.settings import DestinationConfig
@@ -18,6 +19,7 @@ DESTINATION_TYPES: tuple[DestinationType, ...] = (
     WEBHOOK,
     META_CUSTOM_AUDIENCES,
     META_CONVERSIONS,
+    GA4,
 )
 
 _BY_NAME = {destination.name: destination for destination in DESTINATION_TYPES}

@@ -284,3 +284,12 @@ def forget_destination_state(conn: sa.Connection, syncs: Sequence[str]) -> None:
     for sync in syncs:
         reset_ledger(conn, sync)
     conn.execute(sa.text(f"delete from {SCHEMA}.sync_state where sync = any(:syncs)"), {"syncs": list(syncs)})
+
+
+def ledger_fields(conn: sa.Connection, sync: str) -> dict[str, dict[str, str]]:
+    """Member key -> fields as sent, for every member held as sent (for inspection and tests; not for large syncs)."""
+    rows = conn.execute(
+        sa.text(f"select member_key, fields from {SCHEMA}.sync_ledger where sync = :sync and status = 'sent'"),
+        {"sync": sync},
+    )
+    return {key: dict(fields) for key, fields in rows}

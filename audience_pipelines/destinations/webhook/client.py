@@ -8,6 +8,7 @@ the key is the base64-decoded secret after an optional ``whsec_`` prefix. The ex
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import hashlib
 import hmac
@@ -51,6 +52,17 @@ def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+def classify(response: requests.Response, *, secret_variable: str) -> DestinationError | None:
+    """Generic HTTP semantics; a 401/403 means the receiver refused our signature (or timestamp)."""
+    error = default_classifier(response)
+    if error is not None and error.kind is FailureKind.AUTHENTICATION:
+        error.message = (
+            f"the receiver refused the signed request ({error.message}): check that the signing secret in "
+            f"${secret_variable} is the one the receiver verifies with, and that both clocks are right"
+        )
+    return error
+
+
 class WebhookClient:
     """List and event sync to an HTTP endpoint you run."""
 
@@ -68,7 +80,7 @@ class WebhookClient:
         self.http = HttpClient(
             config.resolved_base_url(),
             platform=f"webhook '{config.name}'",
-            classify=default_classifier,
+            classify=functools.partial(classify, secret_variable=config.credentials.signing_secret),
             secrets=[self.secret],
             retry=RetryPolicy.from_settings(config.retry),
             timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
