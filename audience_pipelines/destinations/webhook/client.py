@@ -8,13 +8,14 @@ the key is the base64-decoded secret after an optional ``whsec_`` prefix. The ex
 from __future__ import annotations
 
 import base64
-import functools
 import binascii
+import functools
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Callable
+
 import requests
 
 from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier
