@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from audience_pipelines.cli import commands, demo
+from audience_pipelines.cli import commands, demo, preview
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync_now = sub.add_parser("sync", help="run one sync now (manual trigger, subject to its cooldown)")
     sync_now.add_argument("name", help="the sync's name")
     sync_now.set_defaults(handler=commands.sync_now)
+
+    preview.register(sub)
 
     identifiers = sub.add_parser("identifiers", help="identifier tools")
     identifiers_sub = identifiers.add_subparsers(dest="identifiers_command", required=True)

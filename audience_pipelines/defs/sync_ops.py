@@ -4,11 +4,15 @@ They are defined once and shared by every destination's jobs; the loaded configu
 ``project`` resource.
 """
 
+from dataclasses import replace
+
 import dagster as dg
+from pydantic import Field
 
 from audience_pipelines.config import ProjectConfig, SyncConfig
 from audience_pipelines.defs.resources import WarehouseResource
 from audience_pipelines.sync.plan import SyncPlan
+from audience_pipelines.sync.preview import preview_sync
 from audience_pipelines.sync.runner import SyncFailed, SyncResult
 from audience_pipelines.sync.service import GuardBlocked, begin_run, complete_run, push_run
 
@@ -24,6 +28,9 @@ class SyncRunConfig(dg.Config):
 
     sync: str
     trigger: str = "sensor"
+    dry_run: bool = Field(
+        default=False, description="plan and log the exact requests the run would send, without sending anything"
+    )
 
 
 @dg.op(
@@ -32,6 +39,10 @@ class SyncRunConfig(dg.Config):
 )
 def plan(context: dg.OpExecutionContext, config: SyncRunConfig) -> SyncPlan:
     project, warehouse = _resources(context)
+    if config.dry_run:
+        preview = preview_sync(warehouse.engine(), project, config.sync)
+        context.log.info("dry run:\n" + "\n".join(preview.summary_lines()))
+        return replace(preview.plan, skip_reason=preview.plan.skip_reason or "dry run: nothing was sent")
     try:
         planned = begin_run(warehouse.engine(), project, config.sync, run_id=context.run.run_id, trigger=config.trigger)
     except GuardBlocked as blocked:

@@ -131,7 +131,12 @@ class WebhookClient:
     def _planned(self, operation: str, payload: dict[str, object], batch: Batch) -> PlannedRequest:
         if batch.size > self.max_batch_size:
             raise ValueError(f"batch of {batch.size} exceeds the webhook batch size {self.max_batch_size}")
-        headers = {"Content-Type": "application/json", "webhook-id": batch.batch_id}
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": batch.batch_id,
+            "webhook-timestamp": "<send time>",
+            "webhook-signature": "v1,***",
+        }
         return PlannedRequest(operation, "POST", self.config.settings.path, payload, headers)
 
     @staticmethod
