@@ -43,3 +43,9 @@ def print_table(title: str, header: list[str], rows: list[list[object]]) -> None
     print("  " + "  ".join(str(h).rjust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
         print("  " + "  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def result_line(metric: str, value: float, unit: str, baseline: float) -> str:
+    """``RESULT metric=<name> value=<n> unit=<u> baseline=<n> ratio=<value/baseline>``, one figure per line."""
+    ratio = value / baseline if baseline else float("nan")
+    return f"RESULT metric={metric} value={value:.6g} unit={unit} baseline={baseline:.6g} ratio={ratio:.4g}"
