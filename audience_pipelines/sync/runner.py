@@ -278,6 +278,7 @@ class SyncRunner:
             return
         self.log(f"{self.sync.name}: running {operation} job {job}")
         outcome = self.uploads.finish_upload(ref, job)
+        self._require_ended(job, outcome)
         self._settle(job, outcome)
         if outcome.status == "failed":
             raise DestinationError(
@@ -296,7 +297,18 @@ class SyncRunner:
         status = self.uploads.upload_status(ref, job)
         self.log(f"{self.sync.name}: found {state.upload_operation} job {job} of an earlier run ({status})")
         outcome = UploadResult(status) if status in ("done", "failed") else self.uploads.finish_upload(ref, job)
+        self._require_ended(job, outcome)
         self._settle(job, outcome)
+
+    @staticmethod
+    def _require_ended(job: str, outcome: UploadResult) -> None:
+        """A job still running when the wait ran out stays recorded: the next run waits for it again."""
+        if outcome.status not in ("done", "failed"):
+            raise DestinationError(
+                FailureKind.RETRYABLE,
+                f"job {job} is still {outcome.status} on the destination ({outcome.message}); what it staged stays "
+                "pending and the next run finishes it before sending anything else",
+            )
 
     def _settle(self, job: str, outcome: UploadResult) -> None:
         with self.engine.begin() as conn:
