@@ -130,7 +130,8 @@ def test_authentication_failure_fails_fast_with_a_clear_message(world, monkeypat
     monkeypatch.setenv("TEST_WEBHOOK_SECRET", "whsec_" + "d3Jvbmc=")
     summary = world.sync()
     assert summary.status == "failed"
-    assert "authentication: HTTP 401" in summary.message
+    assert "authentication: the receiver refused the signed request (HTTP 401" in summary.message
+    assert "$TEST_WEBHOOK_SECRET" in summary.message, "names the variable to fix"
     assert len(world.receiver.request_log) == 1 and world.sleeps == []
     with world.engine.connect() as conn:
         status, error = conn.execute(
