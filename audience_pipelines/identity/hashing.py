@@ -8,6 +8,7 @@ from hashlib import sha256
 import numpy as np
 import pandas as pd
 
+from audience_pipelines.identity.junk import digest_reason
 from audience_pipelines.identity.text import as_text
 
 _SHA256_HEX = r"[0-9a-fA-F]{64}"
@@ -15,10 +16,11 @@ _IS_SHA256_HEX = re.compile(_SHA256_HEX)
 
 
 class EmptyIdentifierError(ValueError):
-    """An empty or blank string reached the hasher: the normalizers should have dropped it (a bug upstream).
+    """An empty or blank string, or a junk digest (the SHA-256 of "", all zeros), reached the hasher: the
+    normalizers should have dropped it (a bug upstream).
 
-    Raised instead of hashing, so ``sha256("")`` (a value that matches nobody, and the same for everybody)
-    can never be sent.
+    Raised instead of hashing or passing through, so ``sha256("")`` (a value that matches nobody, and the same
+    for everybody) can never be sent.
     """
 
 
@@ -34,7 +36,7 @@ def is_sha256_hex(values: pd.Series) -> pd.Series:
 def sha256_hex(values: pd.Series) -> pd.Series:
     """Lowercase hex SHA-256 of each value's UTF-8 bytes; 64-hex values pass through lowercased.
 
-    Missing values stay missing (None). A blank string raises :class:`EmptyIdentifierError`.
+    Missing values stay missing (None). A blank string or a junk digest raises :class:`EmptyIdentifierError`.
     """
     text = as_text(values)
     present = text.notna().to_numpy()
@@ -46,6 +48,8 @@ def sha256_hex(values: pd.Series) -> pd.Series:
 
 def _digest(value: str) -> str:
     if len(value) == 64 and _IS_SHA256_HEX.fullmatch(value):
+        if digest_reason(value) is not None:
+            raise EmptyIdentifierError("refusing to send a digest that identifies nobody (drop it before hashing)")
         return value.lower()
     if not value or value.isspace():
         raise EmptyIdentifierError("refusing to hash an empty identifier (drop empty values before hashing)")

@@ -25,6 +25,8 @@ from audience_pipelines.identity.text import (
     Context,
     Normalized,
     letters_only,
+    nfc,
+    not_in,
     objects,
     on_distinct,
     reject,
@@ -43,12 +45,30 @@ from audience_pipelines.identity.types import (
 # ---------------------------------------------------------------------------------------------- email
 
 _EMAIL = r"[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+"
+_WRAPPED = r"^mailto:|>$"
+
+
+def unwrap_email(values: pd.Series) -> pd.Series:
+    """The address inside ``Name <x@y>`` / ``<x@y>`` and after ``mailto:`` (query cut), for lowercase text."""
+    joined = "\n".join(values.dropna().to_numpy())  # one C-level scan rules out the common case
+    if ">" not in joined and "mailto:" not in joined:
+        return values
+    wrapped = values.str.contains(_WRAPPED, regex=True, na=False).to_numpy()
+    if not wrapped.any():
+        return values
+    part = values[wrapped]
+    inner = part.str.extract(r"<([^<>]*)>$")[0]
+    part = inner.where(inner.notna(), part).str.strip()
+    part = part.str.replace(r"^mailto:\s*([^?]*)(?:\?.*)?$", r"\1", regex=True).str.strip()
+    out = values.copy()
+    out[wrapped] = part.to_numpy()
+    return out
 
 
 def email(values: pd.Series) -> Normalized:
-    """Trim and lowercase; must look like ``local@domain.tld``."""
+    """Trim and lowercase, unwrap ``mailto:x@y`` and ``Name <x@y>``; must look like ``local@domain.tld``."""
     out, reasons = text(values)
-    out = out.str.lower()
+    out = unwrap_email(out.str.lower())
     return reject(out, reasons, out.str.fullmatch(_EMAIL), INVALID_EMAIL)
 
 
@@ -100,8 +120,8 @@ def phone(
 
 
 def letters(values: pd.Series) -> Normalized:
-    """Lowercase letters only: digits, punctuation and spaces go; accented and non-Latin letters stay
-    (Meta names and cities: ``"Zoë-Ann "`` -> ``zoëann``)."""
+    """Lowercase letters and marks only: digits, punctuation and spaces go; accented and non-Latin letters and
+    every combining mark stay, in NFC (Meta names and cities: ``"Zoë-Ann "`` -> ``zoëann``, ``"मुंबई"`` kept)."""
     out, reasons = text(values)
     out = letters_only(out)
     return reject(out, reasons, out.ne(""), INVALID_FORMAT)
@@ -116,27 +136,27 @@ def first_initial(values: pd.Series) -> Normalized:
 def name_lower(values: pd.Series) -> Normalized:
     """Trim and lowercase, nothing else (Google Customer Match names: ``"Zoë-Ann"`` -> ``zoë-ann``)."""
     out, reasons = text(values)
-    return out.str.lower(), reasons
+    return nfc(out.str.lower()), reasons
 
 
 def name_words(values: pd.Series) -> Normalized:
     """Lowercase, digits and symbols removed, words kept apart by one space (GA4 user-provided data)."""
     out, reasons = text(values)
-    out = out.str.lower().str.replace(r"[^\w\s\u0300-\u036f]+|[\d_]+", "", regex=True)
-    out = out.str.replace(r"\s+", " ", regex=True).str.strip()
+    out = out.str.lower().str.replace(not_in("LM", r"\s"), "", regex=True)
+    out = nfc(out.str.replace(r"\s+", " ", regex=True).str.strip())
     return reject(out, reasons, out.ne(""), INVALID_FORMAT)
 
 
 def name_compact(values: pd.Series) -> Normalized:
     """Lowercase with all whitespace removed (TikTok Events API names)."""
     out, reasons = text(values)
-    return out.str.lower().str.replace(r"\s+", "", regex=True), reasons
+    return nfc(out.str.lower().str.replace(r"\s+", "", regex=True)), reasons
 
 
 def alnum(values: pd.Series) -> Normalized:
-    """Lowercase letters and digits only (TikTok Events API city and state)."""
+    """Lowercase letters, marks and decimal digits only (TikTok Events API city and state)."""
     out, reasons = text(values)
-    out = out.str.lower().str.replace(r"[^\w\u0300-\u036f]+|_+", "", regex=True)
+    out = nfc(out.str.lower().str.replace(not_in("LM", r"\d"), "", regex=True))
     return reject(out, reasons, out.ne(""), INVALID_FORMAT)
 
 
@@ -169,17 +189,36 @@ def _us_zip(out: pd.Series, reasons: pd.Series, context: Context) -> Normalized:
 
 
 def zip_code(values: pd.Series, *, countries: pd.Series | None = None, default_region: str = "US") -> Normalized:
-    """Lowercase, the part before any ``-``, whitespace removed (``"94107-1234"`` -> ``94107``,
-    ``"SW1A 1AA"`` -> ``sw1a1aa``); US rows must end up as 5 digits (see ``_us_zip``)."""
+    """Meta: lowercase with no spaces and no dash (``"SW1A 1AA"`` -> ``sw1a1aa``, ``"00-950"`` -> ``00950``);
+    a US ZIP+4 (``"94107-1234"``, in a US row or one with no country) is cut to the 5-digit ZIP, and US rows
+    must end up as 5 digits (see ``_us_zip``)."""
     rows = None if countries is None else row_countries(countries)
     return _zip(values, Context(default_region=default_region.upper(), countries=rows))
 
 
-def _zip(values: pd.Series, context: Context) -> Normalized:
+def _zip_plus_four(out: pd.Series, context: Context) -> pd.Series:
+    """``12345-6789`` -> ``12345`` where the row is US or has no country; other postcodes keep their dash."""
+    zip5 = out.str.extract(r"^(\d{5})\s*-\s*\d{4}$")[0]
+    cut = zip5.notna()
+    if context.countries is not None:
+        cut &= context.countries.eq("US") | context.countries.isna()
+    return objects(out.where(~cut, zip5))
+
+
+def _zip_text(values: pd.Series, context: Context, removed: str) -> Normalized:
     out, reasons = text(values)
-    out = out.str.lower().str.split("-", n=1).str[0].str.replace(r"\s+", "", regex=True)
+    out = _zip_plus_four(out.str.lower(), context).str.replace(removed, "", regex=True)
     out, reasons = reject(out, reasons, out.ne(""), INVALID_FORMAT)
     return _us_zip(out, reasons, context)
+
+
+def _zip(values: pd.Series, context: Context) -> Normalized:
+    return _zip_text(values, context, r"[\s\-]+")
+
+
+def _zip_keep_dash(values: pd.Series, context: Context) -> Normalized:
+    """Lowercase with whitespace removed, dashes kept; US ZIP+4 cut to 5 digits (TikTok's zip)."""
+    return _zip_text(values, context, r"\s+")
 
 
 def postal_code(values: pd.Series, *, countries: pd.Series | None = None, default_region: str = "US") -> Normalized:
@@ -200,14 +239,16 @@ def _postal_code(values: pd.Series, context: Context) -> Normalized:
 def country(values: pd.Series) -> Normalized:
     """ISO 3166-1 alpha-2, lowercase. Codes in any case, common English (and a few native) names and alpha-3
     codes are accepted (``"United States"``, ``"USA"``, ``"U.S."`` -> ``us``); anything else is
-    ``invalid_country``."""
+    ``invalid_country``, and so are values that say "no country" and only look like a code once their
+    punctuation goes (``"N/A"`` is not Namibia, ``"U/K"`` is not the UK, ``"unknown"``, ``"other"``)."""
     out, reasons = text(values)
     key = words(out)
     compact = key.str.replace(" ", "", regex=False)
     code = key.map(tables.COUNTRY_ALIASES)
     code = code.where(code.notna(), compact.map(tables.COUNTRY_ALIASES))
     code = objects(code.where(code.notna(), compact))
-    return reject(code, reasons, code.isin(tables.ISO_COUNTRIES), INVALID_COUNTRY)
+    not_country = out.str.contains("/", regex=False).eq(True) | key.isin(tables.NOT_COUNTRIES)
+    return reject(code, reasons, code.isin(tables.ISO_COUNTRIES) & ~not_country, INVALID_COUNTRY)
 
 
 def country_upper(values: pd.Series) -> Normalized:
@@ -298,6 +339,7 @@ NORMALIZERS: Mapping[str, Normalizer] = MappingProxyType(
         "alnum": _no_context(alnum),
         "state": _no_context(state),
         "zip": _zip,
+        "zip_keep_dash": _zip_keep_dash,
         "postal_code": _postal_code,
         "country": _no_context(country),
         "country_upper": _no_context(country_upper),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import pandas as pd
 import phonenumbers
@@ -69,11 +70,68 @@ def _parse_each_distinct(values: pd.Series, regions: pd.Series) -> pd.Series:
     return objects(keys.map(table))
 
 
-def e164(value: str, region: str) -> str | None:
-    candidate = "+" + value[2:] if value.startswith("00") else value  # 00 as the international prefix
+_PLUS = re.compile(r"^[\s(\[]*[+\uff0b]")
+_LEADING_00 = re.compile(r"^\D*0\D*0")
+_LEADING_JUNK = re.compile(r"^\D*")
+_NON_DIGIT = re.compile(r"[^0-9]+")
+_SHORTEST_INTERNATIONAL = 7  # country code + number: no shorter full number exists (+690 3xxx, Tokelau)
+
+
+@cache
+def _international_prefix(region: str) -> re.Pattern[str] | None:
+    """The region's dial-out prefix pattern from phonenumbers' metadata (``011`` US, ``0011`` AU, ...)."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    prefix = metadata.international_prefix if metadata else None
+    return re.compile(prefix) if prefix else None
+
+
+def _parse(value: str, region: str) -> phonenumbers.PhoneNumber | None:
     try:
-        number = phonenumbers.parse(candidate, region)
+        return phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
+        return None
+
+
+def read_number(value: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The number ``value`` most plausibly is, dialled from ``region`` (None if it cannot be read).
+
+    ``+...`` is international. A number starting with the region's own dial-out prefix (phonenumbers'
+    metadata: ``011`` in North America, ``0011`` in Australia, ``00`` plus a carrier code in Brazil) is read by
+    phonenumbers with that region; ``00`` is read as the dial-out prefix in any other region too. Otherwise the
+    digits are a national number unless they only make sense as country code + number without the ``+``
+    (``447911123456`` in a US row), or start with the region's own country code and are valid that way
+    (``4930123456`` in a DE row): normalized output read again is the same number, never a second code.
+    """
+    if _PLUS.match(value):
+        return _parse(value, region)
+    digits = _NON_DIGIT.sub("", value)
+    prefix = _international_prefix(region)
+    if prefix is not None and prefix.match(digits):
+        number = _parse(value, region)
+        if not digits.startswith("00") or (number is not None and phonenumbers.is_valid_number(number)):
+            return number
+        plain_00 = _parse(_LEADING_00.sub("+", value, count=1), region)  # Hong Kong's 00[1-9]? vs "00 852 ..."
+        return plain_00 if plain_00 is not None and phonenumbers.is_valid_number(plain_00) else number
+    if digits.startswith("00"):
+        return _parse(_LEADING_00.sub("+", value, count=1), region)
+    national = _parse(value, region)
+    if digits[:1] in ("", "0") or len(digits) < _SHORTEST_INTERNATIONAL:
+        return national  # a trunk prefix, or too short: country codes never start with 0
+    own_code = digits.startswith(str(phonenumbers.country_code_for_region(region)))
+    national_valid = national is not None and phonenumbers.is_valid_number(national)
+    if national_valid and not own_code:
+        return national
+    international = _parse(_LEADING_JUNK.sub("+", value, count=1), region)
+    if international is not None and phonenumbers.is_valid_number(international):
+        return international
+    return national
+
+
+def e164(value: str, region: str) -> str | None:
+    """``value`` (trimmed text) in E.164, dialled from ``region``; None unless it is a possible full number
+    (and, in North America, has an area code and exchange starting with 2-9)."""
+    number = read_number(value, region)
+    if number is None:
         return None
     if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
         return None

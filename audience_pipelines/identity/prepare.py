@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from audience_pipelines.identity.hashing import EmptyIdentifierError, sha256_hex
+from audience_pipelines.identity.junk import digest_reason
 from audience_pipelines.identity.normalize import NORMALIZERS, row_countries
 from audience_pipelines.identity.rules import PlatformRules, get_platform
 from audience_pipelines.identity.text import Context, Normalized, as_text
@@ -60,11 +61,13 @@ class PreparedIdentifiers:
     ``values``: one column per destination field, the normalized value (SHA-256 hex where the platform hashes
     it), None where dropped. ``drop_reasons``: same shape, the reason code where dropped, else None.
     ``usable``: whether enough survived to match the person (one of the platform's ``match_keys``).
+    ``normalized``: the normalized values before hashing, only when asked for (``keep_normalized=True``).
     """
 
     values: pd.DataFrame
     drop_reasons: pd.DataFrame
     usable: pd.Series
+    normalized: pd.DataFrame | None = None
 
     def drop_counts(self, *, include_missing: bool = False) -> dict[str, int]:
         """``"field:reason" -> count`` of dropped values, for run metadata (``missing`` only when asked)."""
@@ -100,8 +103,10 @@ def prepare_column(
     else:
         normalized, reasons = normalize(raw.where(~prehashed, None), context)
         normalized, reasons = normalized.copy(), reasons.copy()
-        normalized[prehashed] = text[prehashed].str.strip().str.lower().to_numpy()
-        reasons[prehashed] = None
+        digests = text[prehashed].str.strip().str.lower()
+        junk = np.array([digest_reason(value) for value in digests.to_numpy()], dtype=object)
+        normalized[prehashed] = digests.where(pd.isna(junk), None).to_numpy()
+        reasons[prehashed] = junk
     return normalized, sha256_hex(normalized), reasons
 
 
@@ -129,14 +134,15 @@ def prepare_identifiers(
     *,
     default_region: str | None = None,
     country_column: str | None = None,
+    keep_normalized: bool = False,
 ) -> PreparedIdentifiers:
     """Normalize each field's column for ``platform``, hash what the platform hashes, drop empty or invalid values.
 
     ``frame`` columns are audience column names; ``fields`` maps each destination field name to a
     :class:`FieldSpec` (source column and identifier type). ``country_column`` names a column holding each
     row's country: phone numbers without a country code take it (else ``default_region``, by default the
-    platform's, US unless overridden), and US rows must carry 5-digit ZIPs. Errors name fields and columns,
-    never values.
+    platform's, US unless overridden), and US rows must carry 5-digit ZIPs. ``keep_normalized`` also returns
+    the values before hashing. Errors name fields and columns, never values.
     """
     rules = _rules(platform, default_region)
     needed = {spec.column for spec in fields.values()} | ({country_column} if country_column else set())
@@ -150,18 +156,24 @@ def prepare_identifiers(
     context = Context(rules.phone_format, rules.default_region, countries)
     values: dict[str, np.ndarray] = {}
     reasons: dict[str, np.ndarray] = {}
+    normalized: dict[str, np.ndarray] = {}
     for field, spec in fields.items():
-        _, sent, why = _guarded(
+        plain, sent, why = _guarded(
             f"field {field!r} (column {spec.column!r})",
             lambda spec=spec: prepare_column(body[spec.column], spec.identifier, rules, context),
         )
         values[field], reasons[field] = sent.to_numpy(), why.to_numpy()
+        if keep_normalized:
+            normalized[field] = plain.to_numpy()
     columns = list(fields)
     value_frame = pd.DataFrame(values, index=frame.index, columns=columns, dtype=object)
     return PreparedIdentifiers(
         values=value_frame,
         drop_reasons=pd.DataFrame(reasons, index=frame.index, columns=columns, dtype=object),
         usable=pd.Series(_usable(value_frame, fields, rules), index=frame.index, name="usable"),
+        normalized=pd.DataFrame(normalized, index=frame.index, columns=columns, dtype=object)
+        if keep_normalized
+        else None,
     )
 
 

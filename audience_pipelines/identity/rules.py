@@ -182,6 +182,7 @@ PLATFORMS: Mapping[str, PlatformRules] = MappingProxyType(
                 I.EXTERNAL_ID: "lower_id",
                 I.CITY: "alnum",
                 I.STATE: "alnum",
+                I.ZIP: "zip_keep_dash",
             },
         ),
         # Your own signed webhook (ref §10): normalized values, nothing hashed, phones in E.164; any surviving

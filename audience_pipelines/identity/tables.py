@@ -56,6 +56,12 @@ COUNTRY_ALIASES = MappingProxyType(
     }
 )  # fmt: skip
 
+#: Country-column words that mean "no country" (keys as ``text.words`` writes them: "N.A." is ``n a``).
+NOT_COUNTRIES = frozenset(
+    {"n a", "unknown", "unk", "other", "none", "not applicable", "not available", "not specified", "unspecified",
+     "no country", "xx", "zz"}
+)  # fmt: skip
+
 #: Month names and abbreviations (English) -> two-digit month.
 MONTHS = MappingProxyType(
     {

@@ -1,14 +1,19 @@
-"""Text handling every normalizer shares: values read as text, trimmed and NFC-normalized; missing vs empty;
-dropping values with a reason; computing once per distinct value."""
+"""Text handling every normalizer shares: values read as text, trimmed and NFC-normalized; missing, empty and
+placeholder values; dropping values with a reason; computing once per distinct value; letters and marks by
+Unicode category."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
+from audience_pipelines.identity.junk import junk_reasons
 from audience_pipelines.identity.types import EMPTY, MISSING, PhoneFormat
 
 Normalized = tuple[pd.Series, pd.Series]
@@ -65,7 +70,8 @@ _INVISIBLE = r"[\u200b-\u200d\u2060\ufeff]"
 
 def text(values: pd.Series) -> Normalized:
     """Trimmed text in Unicode NFC (a decomposed and a composed "ë" hash alike), zero-width characters
-    removed; None/NaN -> ``missing``, blank -> ``empty``."""
+    removed; None/NaN -> ``missing``, blank -> ``empty``, placeholder text (``null``, ``N/A``, ...) and junk
+    digests (the SHA-256 of "", all zeros) -> their own codes (``junk.py``)."""
     out = as_text(values)
     missing = out.isna().to_numpy()
     out = out.str.strip()
@@ -74,10 +80,11 @@ def text(values: pd.Series) -> Normalized:
         fixed = out[special].str.normalize("NFC").str.replace(_INVISIBLE, "", regex=True).str.strip()
         out[special] = fixed.to_numpy()
     empty = out.eq("").to_numpy()
-    reasons = nones(values.index)
+    reasons = pd.Series(junk_reasons(out), index=values.index, dtype=object)
     reasons[missing] = MISSING
     reasons[empty] = EMPTY
-    return out.where(~(missing | empty), None), reasons
+    dropped = reasons.notna().to_numpy()
+    return out.where(~dropped, None), reasons
 
 
 def on_distinct(function: Callable[[pd.Series], Normalized], values: pd.Series) -> Normalized:
@@ -107,14 +114,51 @@ def reject(out: pd.Series, reasons: pd.Series, valid: pd.Series, reason: str) ->
     return out, reasons
 
 
-# Letters in any script (combining accents included) stay; digits, punctuation, symbols and spaces go.
-_NOT_LETTER = r"[^\w\u0300-\u036f]+|[\d_]+"
+# Code points past these are unassigned or private use (categories Cn, Co) except the variation selectors.
+_SCANNED = (range(0x32400), range(0xE0000, 0xE0200))
+
+
+@cache
+def category_class(prefixes: str) -> str:
+    """A regex character class body matching every code point whose Unicode category starts with one of
+    ``prefixes`` (``"LM"``: letters and marks), built from ``unicodedata`` once per process."""
+    ranges: list[tuple[int, int]] = []
+    for block in _SCANNED:
+        for code in block:
+            if unicodedata.category(chr(code))[0] in prefixes:
+                if ranges and ranges[-1][1] == code - 1:
+                    ranges[-1] = (ranges[-1][0], code)
+                else:
+                    ranges.append((code, code))
+    return "".join(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+
+
+@cache
+def _pattern(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
+
+
+def not_in(prefixes: str, extra: str = "") -> re.Pattern[str]:
+    """Runs of characters outside the categories ``prefixes`` (and outside ``extra``, a class body)."""
+    return _pattern(f"[^{category_class(prefixes)}{extra}]+")
+
+
+def nfc(values: pd.Series) -> pd.Series:
+    """NFC again where non-ASCII values remain (removing a character can put a mark next to a new base)."""
+    special = values.str.isascii().eq(False).to_numpy()
+    if not special.any():
+        return values
+    out = values.copy()
+    out[special] = values[special].str.normalize("NFC").to_numpy()
+    return out
 
 
 def letters_only(values: pd.Series) -> pd.Series:
-    return values.str.lower().str.replace(_NOT_LETTER, "", regex=True)
+    """Lowercase letters and marks (Unicode L* and M*: combining, spacing and enclosing marks) in any script;
+    digits, punctuation, symbols and spaces go. NFC, as the input was."""
+    return nfc(values.str.lower().str.replace(not_in("LM"), "", regex=True))
 
 
 def words(values: pd.Series) -> pd.Series:
     """Lowercase words separated by one space (the key used to look names up in tables)."""
-    return values.str.lower().str.replace(r"[\W\d_]+", " ", regex=True).str.strip()
+    return values.str.lower().str.replace(not_in("LM"), " ", regex=True).str.strip()

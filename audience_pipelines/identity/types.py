@@ -46,6 +46,23 @@ INVALID_DATE = "invalid_date"
 INVALID_GENDER = "invalid_gender"
 INVALID_COUNTRY = "invalid_country"
 INVALID_FORMAT = "invalid_format"
+PLACEHOLDER = "placeholder"  # text that stands for "no value": nan, None, null, undefined, N/A, -
+HASHED_EMPTY = "hashed_empty"  # a SHA-256 digest of the empty string (or of whitespace)
+HASHED_PLACEHOLDER = "hashed_placeholder"  # a SHA-256 digest of a placeholder ("null", "None", "nan", ...)
+DEGENERATE_HASH = "degenerate_hash"  # 64 hex characters that are one repeated digit: all zeros, all f's
 DROP_REASONS = frozenset(
-    {MISSING, EMPTY, INVALID_EMAIL, INVALID_PHONE, INVALID_DATE, INVALID_GENDER, INVALID_COUNTRY, INVALID_FORMAT}
+    {
+        MISSING,
+        EMPTY,
+        INVALID_EMAIL,
+        INVALID_PHONE,
+        INVALID_DATE,
+        INVALID_GENDER,
+        INVALID_COUNTRY,
+        INVALID_FORMAT,
+        PLACEHOLDER,
+        HASHED_EMPTY,
+        HASHED_PLACEHOLDER,
+        DEGENERATE_HASH,
+    }
 )

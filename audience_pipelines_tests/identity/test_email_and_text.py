@@ -69,3 +69,28 @@ def test_non_text_values_are_read_as_text():
     assert plain(as_text(values)) == ["6505551212", "42", "café", None, "x"]
     assert plain(as_text(pd.Series([94107.0, np.nan]))) == ["94107", None]
     assert plain(as_text(pd.Series(["a", None], dtype="str"))) == ["a", None]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "mailto:Jane.Doe@Example.com",
+        "MAILTO: jane.doe@example.com",
+        "mailto:jane.doe@example.com?subject=Hello",
+        "<jane.doe@example.com>",
+        " < Jane.Doe@Example.com > ",
+        "Jane Doe <jane.doe@example.com>",
+        '"Doe, Jane" <JANE.DOE@example.com>',
+        "<mailto:jane.doe@example.com>",
+    ],
+)
+@pytest.mark.parametrize("platform", ["meta", "google", "ga4", "tiktok", "webhook"])
+def test_wrapped_emails_are_unwrapped_before_hashing(platform, raw):
+    assert norm(platform, "email", raw) == ["jane.doe@example.com"]
+    if platform in ("meta", "google"):
+        assert explain(platform, "email", raw).hashed == h("jane.doe@example.com")
+
+
+@pytest.mark.parametrize("raw", ["<>", "mailto:", "Jane Doe <not an email>", "mailto:nobody"])
+def test_a_wrapper_around_nothing_is_invalid(raw):
+    assert why("meta", "email", raw) == ["invalid_email"]

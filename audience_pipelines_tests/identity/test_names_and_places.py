@@ -79,7 +79,7 @@ def test_us_rows_keep_five_digit_zips():
     ]  # fmt: skip
     assert why("meta", "zip", "SW1A 1AA", "12", "1234567", countries=["US"] * 3) == ["invalid_format"] * 3
     assert norm("meta", "zip", "941071234", region="GB") == ["941071234"]  # not known to be a US ZIP+4
-    assert why("meta", "zip", "-1234") == ["invalid_format"]
+    assert why("meta", "zip", "-", "- -") == ["placeholder", "invalid_format"]  # nothing left once dashes go
 
 
 def test_google_postal_code_is_sent_unhashed_as_written():
