@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 
 import dagster as dg
 
-from audience_pipelines.cli import commands, demo, preview
+from audience_pipelines.cli import commands, identifiers, preview
+
+SIGPIPE_EXIT = 141  # what a shell reports for a writer killed by SIGPIPE (128 + 13)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo_parser = sub.add_parser("demo", help="load demo data, backfill and sync the example audiences")
     demo_parser.add_argument("--users", type=int, default=None, help="demo profiles to generate (default 20,000)")
-    demo_parser.set_defaults(handler=demo.run)
+    demo_parser.set_defaults(handler=commands.demo)
 
     validate = sub.add_parser("validate", help="check the configuration file and exit non-zero on errors")
     validate.set_defaults(handler=commands.validate)
@@ -47,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="recent sync runs: status, counts, last synced, next scheduled run")
     runs.add_argument("--sync", help="only this sync")
-    runs.add_argument("--limit", type=int, default=10, help="runs per sync (default 10)")
+    runs.add_argument("--limit", type=non_negative_int, default=10, help="runs per sync (default 10)")
     runs.set_defaults(handler=commands.runs)
 
     sync_now = sub.add_parser("sync", help="run one sync now (manual trigger, subject to its cooldown)")
@@ -56,14 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     preview.register(sub)
 
-    identifiers = sub.add_parser("identifiers", help="identifier tools")
-    identifiers_sub = identifiers.add_subparsers(dest="identifiers_command", required=True)
-    normalize = identifiers_sub.add_parser("normalize", help="show how a value is normalized and hashed")
-    normalize.add_argument("--platform", required=True, help="meta, google, ga4, tiktok, webhook")
-    normalize.add_argument("--type", required=True, dest="identifier_type", help="email, phone, first_name, ...")
-    normalize.add_argument("--region", default="US", help="default phone region (default US)")
-    normalize.add_argument("value")
-    normalize.set_defaults(handler=commands.identifiers_normalize)
+    identifiers.register(sub)
 
     prune = sub.add_parser("prune", help="prune snapshot partitions past each audience's retention")
     prune.set_defaults(handler=commands.prune)
@@ -71,14 +78,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``audience-pipelines`` console script."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``audience-pipelines`` console script: returns the exit code.
+
+    Bad input ends with one ``error: ...`` line (argparse's usage errors exit 2); a reader that stops
+    early (``| head``) ends the command quietly, as it does other Unix tools.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error argparse has already printed
+        return done.code if isinstance(done.code, int) else 2
     quiet_known_warnings()
     try:
-        return args.handler(args) or 0
+        code = args.handler(args) or 0
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's exit-time flush
+        return code
     except commands.UserFacingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        silence_stdout()
+        return SIGPIPE_EXIT
+    except KeyboardInterrupt:
+        return 130
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush does not fail on the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass  # stdout is not a real file (tests); nothing will flush to the pipe
+    finally:
+        os.close(devnull)
 
 
 def quiet_known_warnings() -> None:

@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Literal
 
 import dagster as dg
 
 from audience_pipelines.cli.syncs import CooldownError, print_runs, run_manual_sync
-from audience_pipelines.config import ConfigError, MissingSecretError, load_config
+from audience_pipelines.config import ConfigError, MissingSecretError, ProjectConfig, config_path, load_config
 from audience_pipelines.defs import build_definitions
 from audience_pipelines.defs.backfill import BackfillError, backfill_in_process
 from audience_pipelines.defs.partitions import audience_partitions
@@ -28,8 +29,20 @@ from audience_pipelines.warehouse import (
 from audience_pipelines.warehouse.ledger import forget_destination_state
 
 PROJECT_DIR_ENV = "AUDIENCE_PIPELINES_PROJECT_DIR"
+
+
+class UnknownNameError(LookupError):
+    """A name given on the command line that the configuration does not declare."""
+
+
+class UsageError(ValueError):
+    """Command-line arguments that are well-formed but make no sense together."""
+
+
 UserFacingError = (
     ConfigError,
+    UnknownNameError,
+    UsageError,
     SetupError,
     BackfillError,
     AudienceSqlError,
@@ -45,6 +58,15 @@ def project_dir() -> Path:
     if not (path / "dagster.yaml").exists():
         raise SetupError(f"{path} has no dagster.yaml: run from the project folder or set {PROJECT_DIR_ENV}")
     return path
+
+
+def find(config: ProjectConfig, kind: Literal["audience", "destination", "sync"], name: str) -> Any:
+    """The audience, destination or sync called ``name``, or an error listing the ones that exist."""
+    try:
+        return getattr(config, kind)(name)
+    except KeyError:
+        known = ", ".join(item.name for item in getattr(config, f"{kind}s")) or "none"
+        raise UnknownNameError(f"no {kind} named '{name}' in {config_path()} ({kind}s: {known})") from None
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -107,6 +129,19 @@ def demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def demo(args: argparse.Namespace) -> int:
+    """``demo``, after checking ``--users`` the way ``demo-data`` does."""
+    from audience_pipelines.cli import demo as demo_command
+    from audience_pipelines.demo.data import DemoDataSpec
+
+    if args.users is not None:
+        try:
+            DemoDataSpec(users=args.users)
+        except ValueError as error:
+            raise SetupError(f"demo: {error}") from None
+    return demo_command.run(args)
+
+
 def prune(args: argparse.Namespace) -> int:
     prepare_environment(project_dir())
     config = load_config()
@@ -121,13 +156,8 @@ def prune(args: argparse.Namespace) -> int:
 def backfill(args: argparse.Namespace) -> int:
     prepare_environment(project_dir())
     config = load_config()
-    audience = config.audience(args.audience)
-    keys = audience_partitions(audience).get_partition_keys()
-    if args.first not in keys or args.last not in keys:
-        raise ConfigError(
-            f"audience '{audience.name}' has partitions {keys[0]} .. {keys[-1]}; got {args.first} .. {args.last}"
-        )
-    selected = keys[keys.index(args.first) : keys.index(args.last) + 1]
+    audience = find(config, "audience", args.audience)
+    selected = selected_partitions(audience, args.first, args.last)
     with dg.DagsterInstance.get() as instance:
         results = backfill_in_process(
             build_definitions(config), audience.name, selected, instance, label="cli", console_log_level="WARNING"
@@ -136,17 +166,33 @@ def backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def selected_partitions(audience: Any, first: str, last: str) -> list[str]:
+    """The audience's partition keys from ``first`` to ``last`` inclusive, or a message saying why not."""
+    keys = audience_partitions(audience).get_partition_keys()
+    if not keys:
+        raise UsageError(f"audience '{audience.name}' has no complete partition yet")
+    if first not in keys or last not in keys:
+        raise ConfigError(f"audience '{audience.name}' has partitions {keys[0]} .. {keys[-1]}; got {first} .. {last}")
+    if keys.index(first) > keys.index(last):
+        raise UsageError(f"--from {first} is after --to {last}")
+    return keys[keys.index(first) : keys.index(last) + 1]
+
+
 def runs(args: argparse.Namespace) -> int:
     prepare_environment(project_dir())
+    config = load_config()
+    if args.sync:
+        find(config, "sync", args.sync)
     engine = get_engine(warehouse_url())
     ensure_schema(engine)
-    print_runs(engine, load_config(), args.sync, args.limit)
+    print_runs(engine, config, args.sync, args.limit)
     return 0
 
 
 def sync_now(args: argparse.Namespace) -> int:
     settings = prepare_environment(project_dir())
     config = load_config()
+    find(config, "sync", args.name)
     engine = get_engine(warehouse_url())
     ensure_schema(engine)
     sandbox = start_sandbox() if settings.embedded else None
@@ -160,19 +206,3 @@ def sync_now(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
-def identifiers_normalize(args: argparse.Namespace) -> int:
-    from audience_pipelines.identity import explain
-
-    try:
-        shown = explain(args.platform, args.identifier_type, args.value, default_region=args.region)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-    if shown.reason:
-        print(f"dropped: {shown.reason} (the value is not sent)")
-        return 1
-    print(f"normalized: {shown.normalized}")
-    if shown.hashed_by_platform:
-        print(f"sha256:     {shown.hashed}")
-    else:
-        print(f"{args.platform} receives this {args.identifier_type} unhashed")
-    return 0

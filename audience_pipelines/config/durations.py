@@ -9,7 +9,9 @@ from typing import Annotated
 from pydantic import BeforeValidator, PlainSerializer
 
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_PATTERN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
+_PATTERN = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
+LONGEST = dt.timedelta(days=36_600)
 
 
 def parse_duration(value: object) -> dt.timedelta:
@@ -17,10 +19,13 @@ def parse_duration(value: object) -> dt.timedelta:
     if isinstance(value, dt.timedelta):
         return value
     match = _PATTERN.match(str(value))
+    shown = repr(value) if len(str(value)) <= 40 else repr(f"{str(value)[:37]}...")
     if not match or int(match.group(1)) == 0:
-        raise ValueError(f"{value!r} is not a duration; use a positive number and a unit: 15m, 12h, 7d, 2w")
-    amount, unit = match.groups()
-    return dt.timedelta(**{_UNITS[unit]: int(amount)})
+        raise ValueError(f"{shown} is not a duration; use a positive number and a unit: 15m, 12h, 7d, 2w")
+    amount, unit = int(match.group(1)), match.group(2)
+    if amount * _MINUTES[unit] > LONGEST.total_seconds() // 60:
+        raise ValueError(f"{shown} is longer than {LONGEST.days:,} days (about 100 years)")
+    return dt.timedelta(**{_UNITS[unit]: amount})
 
 
 def format_duration(value: dt.timedelta) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+import phonenumbers
 from pydantic import AfterValidator, Field, model_validator
 
 from audience_pipelines.config.audiences import ColumnName, Name, StrictModel
@@ -18,7 +19,15 @@ def _schedule(value: str) -> str:
     return value if value == FOLLOW else validate_refresh(value)
 
 
+def _phone_region(value: str) -> str:
+    """A region phonenumbers knows, such as US, GB or DE."""
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{value!r} is not a phone region phonenumbers knows (two capital letters: US, GB, DE, ...)")
+    return value
+
+
 SyncSchedule = Annotated[str, AfterValidator(_schedule)]
+PhoneRegion = Annotated[str, AfterValidator(_phone_region)]
 
 
 class ListTargetConfig(StrictModel):
@@ -51,9 +60,8 @@ class SyncConfig(StrictModel):
     min_size: int = Field(default=0, ge=0, description="refuse a run that would leave fewer members")
     max_exit_ratio: float = Field(default=0.5, gt=0, le=1, description="refuse a run removing more than this")
     cooldown: Duration = Field(default=dt.timedelta(minutes=15), description="between manual triggers")
-    default_phone_region: str = Field(
+    default_phone_region: PhoneRegion = Field(
         default="US",
-        pattern=r"^[A-Z]{2}$",
         description="region for phone numbers written without a country code",
     )
     added_event: str = "added_to_segment"
