@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 DAGSTER_VERSION = "1.13.27"
@@ -7,7 +9,7 @@ setup(
     name="audience-pipelines",
     version="0.1.0",
     description="Dagster-native audience sync: warehouse audiences to ad platforms and marketing tools.",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",

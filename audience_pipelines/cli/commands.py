@@ -204,5 +204,3 @@ def sync_now(args: argparse.Namespace) -> int:
         if sandbox:
             sandbox.stop()
     return 0 if result.success else 1
-
-

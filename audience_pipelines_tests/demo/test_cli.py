@@ -15,9 +15,7 @@ from audience_pipelines_tests.demo.helpers import scalar
 
 
 @pytest.fixture
-def warehouse(
-    new_database: Callable[[], sa.Engine], monkeypatch: pytest.MonkeyPatch, tmp_path, postgres
-) -> sa.Engine:
+def warehouse(new_database: Callable[[], sa.Engine], monkeypatch: pytest.MonkeyPatch, tmp_path, postgres) -> sa.Engine:
     engine = new_database()
     monkeypatch.setenv(WAREHOUSE_URL_ENV, engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv(DAGSTER_PG_URL_ENV, postgres.dagster_url)
