@@ -50,7 +50,7 @@ COLUMNS = {"email": "'person.' || g || '@example.com'", "phone": "'+1 650 555 ' 
            "fbp": "'fb.1.1700000000000.' || g"}  # fmt: skip
 
 
-def project(kind_name: str, destination: dict, members: int, batch: int) -> ProjectConfig:
+def project(kind_name: str, destination: dict, members: int, batch: int, extra: dict[str, str]) -> ProjectConfig:
     kind = destination_type(kind_name)
     case = kind.contracts[0]
     sql = "select 'u' || g as member_key, " + ", ".join(f"{expr} as {c}" for c, expr in COLUMNS.items())
@@ -58,7 +58,7 @@ def project(kind_name: str, destination: dict, members: int, batch: int) -> Proj
             "mode": "mirror", "identifiers": dict(case.identifiers)}  # fmt: skip
     if case.sync_type == "list":
         sync["target"] = {"name": f"bench-{uuid.uuid4().hex[:8]}"}
-    settings = {**destination.get("settings", {}), **case.settings, case.batch_setting: batch}
+    settings = {**destination.get("settings", {}), **case.settings, case.batch_setting: batch, **extra}
     return ProjectConfig.model_validate(
         {
             "audiences": [{"name": "bench", "type": "dynamic", "refresh": "daily", "window": "1d",
@@ -117,6 +117,7 @@ def main() -> None:
     parser.add_argument("--type", default="google_ads", help="a registered destination type")
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=None, help="batch size (default: the type's own default)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a destination setting")
     args = parser.parse_args()
     kind = destination_type(args.type)
     batch = (
@@ -132,7 +133,8 @@ def main() -> None:
         with embedded_warehouse() as url:
             engine = get_engine(url)
             ensure_schema(engine)
-            config = project(args.type, started["destination"], args.members, batch)
+            extra = dict(item.split("=", 1) for item in args.set)
+            config = project(args.type, started["destination"], args.members, batch, extra)
             seconds, accepted = pipeline(engine, config)
             fake.stdin.write("log\n")
             fake.stdin.flush()

@@ -79,7 +79,7 @@ class _UserList:
     key_type: str
     app_id: str | None
     type: str = "CRM_BASED"
-    members: list[Identity] = field(default_factory=list)
+    members: dict[Identity, None] = field(default_factory=dict)  # an ordered set
 
 
 @dataclass
@@ -173,7 +173,7 @@ class FakeGoogleAds(FakeServer):
             return set()
         with self._lock:
             user_list = self._lists.get(int(list_id.rsplit("/", 1)[-1]))
-            members = user_list.members if user_list else []
+            members = user_list.members if user_list else {}
             return {_member_label(member) for member in members}
 
     def rows_received(self) -> int:
@@ -435,12 +435,11 @@ class FakeGoogleAds(FakeServer):
                 if kind == "removeAll":
                     user_list.members.clear()
                 elif kind == "create":
-                    if identity not in user_list.members:
-                        user_list.members.append(identity)
+                    user_list.members[identity] = None
                 elif identity in user_list.members:
-                    user_list.members.remove(identity)
+                    del user_list.members[identity]
                 else:
-                    user_list.members = [member for member in user_list.members if not member & identity]
+                    user_list.members = {member: None for member in user_list.members if not member & identity}
 
     # ------------------------------------------------------------------ user lists
 
