@@ -214,6 +214,9 @@ class AudienceBase(StrictModel):
     min_size: int = Field(default=1000, ge=0, description="warn when the audience is smaller")
     max_exit_ratio: float = Field(default=0.5, gt=0, le=1, description="flag a diff removing more than this")
     retention: Duration | None = Field(default=None, description="prune snapshot partitions older than this")
+    statement_timeout: Duration = Field(
+        default=dt.timedelta(minutes=30), description="longest the audience SQL may run (read-only) per partition"
+    )
 
     @field_validator("sql")
     @classmethod

@@ -59,6 +59,9 @@ class SyncConfig(StrictModel):
     status: Literal["active", "paused"] = "active"
     min_size: int = Field(default=0, ge=0, description="refuse a run that would leave fewer members")
     max_exit_ratio: float = Field(default=0.5, gt=0, le=1, description="refuse a run removing more than this")
+    max_member_attempts: int = Field(
+        default=3, ge=1, le=100, description="runs that retry a member the destination refused before parking it"
+    )
     cooldown: Duration = Field(default=dt.timedelta(minutes=15), description="between manual triggers")
     default_phone_region: PhoneRegion = Field(
         default="US",

@@ -13,7 +13,7 @@ from audience_pipelines.config import ProjectConfig, SyncConfig
 from audience_pipelines.defs.resources import WarehouseResource
 from audience_pipelines.sync.plan import SyncPlan
 from audience_pipelines.sync.preview import preview_sync
-from audience_pipelines.sync.runner import SyncFailed, SyncResult
+from audience_pipelines.sync.runner import SyncBusyError, SyncFailed, SyncResult
 from audience_pipelines.sync.service import GuardBlocked, begin_run, complete_run, push_run
 
 PROJECT_RESOURCE = "project"
@@ -67,6 +67,9 @@ def _push(context: dg.OpExecutionContext, planned: SyncPlan) -> SyncResult | Non
     project, warehouse = _resources(context)
     try:
         return push_run(warehouse.engine(), project, planned, run_id=context.run.run_id, log=context.log.info)
+    except SyncBusyError as busy:
+        context.log.warning(f"{planned.sync}: skipped: {busy}")
+        return None
     except SyncFailed as failure:
         raise dg.Failure(
             description=str(failure),

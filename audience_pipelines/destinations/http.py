@@ -50,8 +50,25 @@ def retry_after_seconds(response: requests.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    except (TypeError, ValueError):
+        return None  # unreadable: back off as if the platform had said nothing
+    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def redirect_error(response: requests.Response) -> DestinationError | None:
+    """A 3xx is never followed (credentials must not travel to another address) and never success."""
+    if not 300 <= response.status_code < 400:
+        return None
+    target = requests.utils.urlparse(response.headers.get("Location", "")).netloc or "an unnamed address"
+    return DestinationError(
+        FailureKind.PERMANENT,
+        f"HTTP {response.status_code}: the destination redirects to {target}; redirects are not followed, "
+        "so set the destination's base_url to the final address",
+        status=response.status_code,
+    )
 
 
 def default_classifier(response: requests.Response) -> DestinationError | None:
@@ -145,12 +162,12 @@ class HttpClient:
     def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response | DestinationError:
         self.requests_sent += 1
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
         except (requests.Timeout, requests.ConnectionError) as exc:
             return DestinationError(FailureKind.RETRYABLE, self._mask(f"{type(exc).__name__}: {exc}"))
         except requests.RequestException as exc:
             raise DestinationError(FailureKind.PERMANENT, self._mask(f"{type(exc).__name__}: {exc}")) from None
-        error = self.classify(response)
+        error = redirect_error(response) or self.classify(response)
         if error is None:
             return response
         error.message = self._mask(error.message)

@@ -26,9 +26,12 @@ class PreparedMembers:
     drop_counts: dict[str, int]
 
 
-def batch_id(sync: str, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str]) -> str:
-    """Same members with the same values -> same id, so a re-sent batch can be deduplicated downstream."""
-    digest = hashlib.sha256(f"{sync}|{operation}".encode())
+def batch_id(
+    sync: str, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str], snapshot: str = ""
+) -> str:
+    """Same members with the same values for the same snapshot -> same id, so a batch re-sent after a crash is
+    deduplicated downstream, while the same members added again after leaving (a later snapshot) are not."""
+    digest = hashlib.sha256(f"{sync}|{operation}|{snapshot}".encode())
     for member in members:
         digest.update(f"|{member.member_key}:{fingerprints.get(member.member_key, '')}".encode())
     return digest.hexdigest()[:32]
@@ -76,11 +79,11 @@ def prepare_members(
 
 
 def member_batch(
-    sync: SyncConfig, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str]
+    sync: SyncConfig, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str], snapshot: str
 ) -> Batch:
-    """A list-sync batch with its stable id."""
+    """A list-sync batch with its stable id (per snapshot synced to)."""
     return Batch(
-        batch_id(sync.name, operation, members, fingerprints),
+        batch_id(sync.name, operation, members, fingerprints, snapshot),
         members=list(members),
         sync=sync.name,
         audience=sync.audience,

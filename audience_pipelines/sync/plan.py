@@ -40,20 +40,26 @@ def plan_sync(engine: sa.Engine, config: ProjectConfig, sync_name: str) -> SyncP
         if snapshot is None:
             return SyncPlan(**base, snapshot=None, skip_reason=f"audience '{sync.audience}' has no snapshot yet")
         state = get_state(conn, sync.name)
-        if state.partition_start is not None and (
-            snapshot.partition_start < state.partition_start
-            or (
-                snapshot.partition_start == state.partition_start and snapshot.computed_at <= state.snapshot_computed_at
+        if state.partition_start is not None and snapshot.partition_start < state.partition_start:
+            return SyncPlan(
+                **base,
+                snapshot=snapshot,
+                skip_reason=f"destination already reflects snapshot {state.partition_key}, newer than "
+                f"{snapshot.partition_key}; a destination never moves backwards",
             )
-        ):
+        adds, removes, held = count_pending(
+            conn, sync.name, snapshot, list(sync.identifiers) + list(sync.fields), sending=sync.adds
+        )
+        reflected = (
+            state.partition_start == snapshot.partition_start and snapshot.computed_at <= state.snapshot_computed_at
+        )
+        retries = (adds if sync.adds else 0) + (removes if sync.removes else 0)
+        if reflected and not retries:
             return SyncPlan(
                 **base,
                 snapshot=snapshot,
                 skip_reason=f"destination already reflects snapshot {state.partition_key}; nothing newer",
             )
-        adds, removes, held = count_pending(
-            conn, sync.name, snapshot, list(sync.identifiers) + list(sync.fields), sending=sync.adds
-        )
     plan = SyncPlan(
         **base,
         snapshot=snapshot,

@@ -171,7 +171,7 @@ def _preview_adds(
         batch = event_batch(sync, sync.added_event, prepared.members, transitions, 0)
         _add_events(preview, client, batch, validate)
     else:
-        batch = member_batch(sync, "add", prepared.members, prepared.fingerprints)
+        batch = member_batch(sync, "add", prepared.members, prepared.fingerprints, plan.snapshot.partition_key)
         _add_members(preview, client, "add", batch)
 
 
@@ -191,7 +191,9 @@ def _preview_removes(
         _add_events(preview, client, event_batch(sync, sync.removed_event, members, transitions, 0), validate)
     else:
         fingerprints = {m.member_key: m.source_fingerprint for m in pending}
-        _add_members(preview, client, "remove", member_batch(sync, "remove", members, fingerprints))
+        _add_members(
+            preview, client, "remove", member_batch(sync, "remove", members, fingerprints, plan.snapshot.partition_key)
+        )
 
 
 def _add_members(preview: Preview, client: DestinationClient, operation: str, batch: Batch) -> None:

@@ -24,6 +24,7 @@ from audience_pipelines.destinations.kit import (
     UploadJobs,
     UploadResult,
 )
+from audience_pipelines.privacy import describe_error, scrub_values
 from audience_pipelines.sync.outbound import (
     event_batch,
     ledger_entries,
@@ -32,6 +33,7 @@ from audience_pipelines.sync.outbound import (
     removal_members,
 )
 from audience_pipelines.sync.plan import SyncPlan
+from audience_pipelines.warehouse.failures import MemberFailure, clear_failures, record_failures
 from audience_pipelines.warehouse.ledger import (
     PendingMember,
     confirm_upload,
@@ -114,6 +116,12 @@ class SyncRunner:
                     f"sync '{self.sync.name}' stopped after {result.batches} acknowledged batch(es): {error}",
                     result.counts,
                 ) from None
+            except Exception as error:  # anything else still ends the run with its progress and a scrubbed reason
+                raise SyncFailed(
+                    f"sync '{self.sync.name}' stopped after {result.batches} acknowledged batch(es): "
+                    f"{describe_error(error)}",
+                    result.counts,
+                ) from error
         result.seconds = time.monotonic() - started
         return result
 
@@ -175,7 +183,8 @@ class SyncRunner:
             for key, count in prepared.drop_counts.items():
                 result.drop_counts[key] = result.drop_counts.get(key, 0) + count
             result.counts.skipped_invalid += len(prepared.skipped)
-            self._record_rejections(prepared.skipped)
+            all_fingerprints = {m.member_key: m.source_fingerprint for m in pending}
+            self._record_rejections(prepared.skipped, "add", all_fingerprints, park_at_once=True, result=result)
             transitions = _transitions(pending, plan) if events else {}
             for chunk in _chunks(prepared.members, self.destination.max_batch_size):
                 if not sending:
@@ -185,13 +194,15 @@ class SyncRunner:
                     batch = event_batch(self.sync, self.sync.added_event, chunk, transitions, int(self.clock()))
                     outcome = self.events.send_events(batch)
                 else:
-                    batch = member_batch(self.sync, "add", chunk, prepared.fingerprints)
+                    batch = member_batch(self.sync, "add", chunk, prepared.fingerprints, plan.snapshot.partition_key)
                     job = self._upload_job(result.list_ref, "add")
                     outcome = self.lists.add_members(result.list_ref, batch)
                 self._count(result, batch, outcome, "add")
                 self._checkpoint(
                     chunk, prepared.fingerprints, plan, status="sent", outcome=outcome, job_id=None if events else job
                 )
+                rows = _rejected_rows(outcome, "add", chunk)
+                self._record_rejections(rows, "add", prepared.fingerprints, park_at_once=False, result=result)
 
     def _removals(self, plan: SyncPlan, result: SyncResult) -> None:
         events = self.sync.type == "event"
@@ -207,7 +218,7 @@ class SyncRunner:
                     batch = event_batch(self.sync, self.sync.removed_event, chunk, transitions, int(self.clock()))
                     outcome = self.events.send_events(batch)
                 else:
-                    batch = member_batch(self.sync, "remove", chunk, fingerprints)
+                    batch = member_batch(self.sync, "remove", chunk, fingerprints, plan.snapshot.partition_key)
                     job = self._upload_job(result.list_ref, "remove")
                     outcome = self.lists.remove_members(result.list_ref, batch)
                 self._count(result, batch, outcome, "remove")
@@ -217,7 +228,9 @@ class SyncRunner:
                         record_removed(conn, self.sync.name, removed)
                     else:
                         mark_removing(conn, self.sync.name, removed, job)
-                    record_rejections(conn, self.run_id, self.sync.name, _rejected_rows(outcome, "remove"))
+                    clear_failures(conn, self.sync.name, "remove", removed)
+                rows = _rejected_rows(outcome, "remove", chunk)
+                self._record_rejections(rows, "remove", fingerprints, park_at_once=False, result=result)
 
     def _count(self, result: SyncResult, batch: Batch, outcome: BatchOutcome, operation: str) -> None:
         size = len(batch.members) + len(batch.events)
@@ -254,8 +267,7 @@ class SyncRunner:
                 partition_key=plan.snapshot.partition_key,
                 job_id=job_id,
             )
-            if outcome:
-                record_rejections(conn, self.run_id, self.sync.name, _rejected_rows(outcome, "add"))
+            clear_failures(conn, self.sync.name, "add", sorted(keys))
 
     # ------------------------------------------------------------------ upload jobs
 
@@ -321,10 +333,33 @@ class SyncRunner:
             save_upload(conn, self.sync.name, None, None)
         self.log(f"{self.sync.name}: job {job} {note}")
 
-    def _record_rejections(self, rows: list[RejectedRow]) -> None:
-        if rows:
-            with self.engine.begin() as conn:
-                record_rejections(conn, self.run_id, self.sync.name, rows)
+    def _record_rejections(
+        self,
+        rows: list[RejectedRow],
+        operation: str,
+        fingerprints: dict[str, str],
+        *,
+        park_at_once: bool,
+        result: SyncResult,
+    ) -> None:
+        """Store refusals in run history and count an attempt per member (parking it after the last one).
+
+        A member with no usable identifier is parked at once: retrying cannot help until its values change.
+        """
+        if not rows:
+            return
+        failures = [
+            MemberFailure(row.member_key, row.reason, fingerprints.get(row.member_key, ""))
+            for row in rows
+            if row.member_key is not None
+        ]
+        park_after = 1 if park_at_once else self.sync.max_member_attempts
+        with self.engine.begin() as conn:
+            record_rejections(conn, self.run_id, self.sync.name, rows)
+            parked = record_failures(conn, self.sync.name, operation, failures, park_after=park_after)
+        if parked:
+            result.counts.parked += parked
+            self.log(f"{self.sync.name}: {parked} member(s) parked after refusals (see `audience-pipelines runs`)")
 
 
 def _chunks(items: list[OutboundMember], size: int) -> Iterator[list[OutboundMember]]:
@@ -336,5 +371,10 @@ def _transitions(pending: list[PendingMember], plan: SyncPlan) -> dict[str, str]
     return {m.member_key: m.transition or plan.snapshot.partition_key for m in pending}
 
 
-def _rejected_rows(outcome: BatchOutcome, operation: str) -> list[RejectedRow]:
-    return [RejectedRow(r.member_key, operation, r.reason, r.message) for r in outcome.rejected]
+def _rejected_rows(outcome: BatchOutcome, operation: str, members: list[OutboundMember]) -> list[RejectedRow]:
+    """Rejections as history rows, each message scrubbed of the values sent for its member."""
+    sent = {m.member_key: m.fields for m in members}
+    return [
+        RejectedRow(r.member_key, operation, r.reason, scrub_values(r.message, sent.get(r.member_key or "", {})))
+        for r in outcome.rejected
+    ]

@@ -13,9 +13,17 @@ import sqlalchemy as sa
 
 from audience_pipelines.config import ProjectConfig
 from audience_pipelines.destinations.registry import build_client, destination_type
+from audience_pipelines.privacy import describe_error
 from audience_pipelines.sync.plan import SyncPlan, plan_sync
 from audience_pipelines.sync.runner import SyncFailed, SyncResult, SyncRunner
-from audience_pipelines.warehouse.sync_runs import RunCounts, finish_run, save_position, start_run
+from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
+from audience_pipelines.warehouse.sync_runs import (
+    RunCounts,
+    fail_abandoned_runs,
+    finish_run,
+    save_position,
+    start_run,
+)
 
 
 class GuardBlocked(RuntimeError):
@@ -38,6 +46,15 @@ class RunSummary:
     message: str | None = None
 
 
+def reconcile_abandoned_runs(engine: sa.Engine, sync: str, run_id: str) -> None:
+    """Rows another run of this sync left ``running`` end as failed, when no run holds the sync's lock."""
+    try:
+        with sync_lock(engine, sync), engine.begin() as conn:
+            fail_abandoned_runs(conn, sync, except_run=run_id)
+    except SyncBusyError:
+        pass  # a run is in progress: its row is not abandoned
+
+
 def begin_run(engine: sa.Engine, config: ProjectConfig, sync_name: str, *, run_id: str, trigger: str) -> SyncPlan:
     """Record the run, plan it, and record a skip or a guard refusal (raising :class:`GuardBlocked`)."""
     sync = config.sync(sync_name)
@@ -50,7 +67,12 @@ def begin_run(engine: sa.Engine, config: ProjectConfig, sync_name: str, *, run_i
             audience=sync.audience,
             trigger=trigger,
         )
-    plan = plan_sync(engine, config, sync_name)
+    reconcile_abandoned_runs(engine, sync.name, run_id)
+    try:
+        plan = plan_sync(engine, config, sync_name)
+    except Exception as error:
+        _finish(engine, run_id, "failed", RunCounts(), None, f"planning failed: {describe_error(error)}")
+        raise
     partition = plan.snapshot.partition_key if plan.snapshot else None
     counts = RunCounts(planned_adds=plan.adds, planned_removes=plan.removes)
     if plan.skip_reason:
@@ -90,22 +112,32 @@ def push_run(
     sync = config.sync(plan.sync)
     destination_config = config.destination(sync.destination)
     platform = destination_type(destination_config.type).identity_platform
-    destination = build_client(destination_config, log=log, sleep=sleep)
+    partition = plan.snapshot.partition_key
+    counts = RunCounts(planned_adds=plan.adds, planned_removes=plan.removes)
+    try:
+        destination = build_client(destination_config, log=log, sleep=sleep)
+    except Exception as error:  # a missing secret, a bad base_url: the run ends failed with the reason
+        _finish(engine, run_id, "failed", counts, partition, describe_error(error))
+        raise SyncFailed(f"sync '{sync.name}' could not start: {describe_error(error)}", counts) from None
     try:
         return SyncRunner(engine, sync, destination, platform, run_id, log=log).run(plan)
     except SyncFailed as failure:
-        with engine.begin() as conn:
-            finish_run(
-                conn,
-                run_id,
-                status="failed",
-                counts=failure.counts,
-                partition_key=plan.snapshot.partition_key,
-                error_summary=str(failure),
-            )
+        _finish(engine, run_id, "failed", failure.counts, partition, str(failure))
+        raise
+    except SyncBusyError as busy:
+        _finish(engine, run_id, "skipped", counts, partition, str(busy))
         raise
     finally:
         destination.close()
+
+
+def _finish(engine: sa.Engine, run_id: str, status: str, counts: RunCounts, partition: str | None, reason: str) -> None:
+    """Give a run its final status; if the warehouse itself is gone, the next run reconciles the row."""
+    try:
+        with engine.begin() as conn:
+            finish_run(conn, run_id, status=status, counts=counts, partition_key=partition, error_summary=reason)
+    except sa.exc.SQLAlchemyError:
+        pass
 
 
 def complete_run(engine: sa.Engine, plan: SyncPlan, result: SyncResult, *, run_id: str) -> str:
@@ -146,5 +178,7 @@ def run_sync(
         result = push_run(engine, config, plan, run_id=run_id, log=log, sleep=sleep)
     except SyncFailed as failure:
         return RunSummary(run_id, "failed", plan, failure.counts, message=str(failure))
+    except SyncBusyError as busy:
+        return RunSummary(run_id, "skipped", plan, RunCounts(), message=str(busy))
     status = complete_run(engine, plan, result, run_id=run_id)
     return RunSummary(run_id, status, plan, result.counts, result=result)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from audience_pipelines.warehouse.failures import parked_filter
 from audience_pipelines.warehouse.schema import SCHEMA
 
 
@@ -67,7 +68,9 @@ def _fingerprint_sql(columns: Sequence[str]) -> str:
 def _adds_filter(sending: bool) -> str:
     if not sending:  # tracking for subtractive mode: only members the ledger does not know yet
         return "l.member_key is null"
-    return "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp})"
+    return "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp}) and " + parked_filter(
+        "add", "s", "{fp}"
+    )
 
 
 def count_pending(
@@ -92,7 +95,7 @@ def count_pending(
 
 _REMOVES = f"""
     select {{select}} from {SCHEMA}.sync_ledger l
-    where l.sync = :sync {{page}}
+    where l.sync = :sync {{page}} and {parked_filter("remove", "l", None)}
       and not exists (select 1 from {SCHEMA}.snapshot_members s
                       where s.audience = :audience and s.partition_start = :start
                         and s.member_key = l.member_key)

@@ -123,6 +123,21 @@ create table if not exists {SCHEMA}.sync_rejections (
 );
 create index if not exists sync_rejections_run_idx on {SCHEMA}.sync_rejections (run_id);
 
+-- Members a destination refused (or that had no usable identifier): retried by later runs until parked.
+create table if not exists {SCHEMA}.sync_member_failures (
+    sync text not null,
+    operation text not null,
+    member_key text not null,
+    source_fingerprint text not null,
+    attempts integer not null,
+    reason text not null,
+    parked boolean not null,
+    first_failed_at timestamptz not null default now(),
+    last_failed_at timestamptz not null default now(),
+    primary key (sync, operation, member_key)
+);
+alter table {SCHEMA}.sync_runs add column if not exists parked bigint not null default 0;
+
 create or replace view {SCHEMA}.membership_history as
 select c.audience, c.member_key, c.change, d.partition_key, c.partition_start as changed_at, d.computed_at
 from {SCHEMA}.membership_changes c

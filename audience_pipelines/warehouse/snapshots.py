@@ -49,11 +49,26 @@ def _query_params(window: Window) -> dict[str, dt.datetime]:
     return {"window_start": window.start, "window_end": window.end}
 
 
+def _sql_failure(audience: Audience, error: sa.exc.DBAPIError, when: str) -> AudienceSqlError:
+    """The audience SQL's error by PostgreSQL code and class: drivers quote the values a query touched (an email
+    in ``invalid input syntax``) and the statement, so only syntax errors, which quote the SQL, say more."""
+    code = getattr(error.orig, "pgcode", None) or "no code"
+    detail = ""
+    diag = getattr(error.orig, "diag", None)
+    if code.startswith("42") and diag is not None and diag.message_primary:  # syntax / undefined names
+        detail = f": {diag.message_primary}"
+    hint = " (its statement_timeout ran out)" if code == "57014" else ""
+    return AudienceSqlError(
+        f"audience '{audience.name}': its SQL failed {when}: PostgreSQL error {code} "
+        f"({type(error.orig).__name__}){detail}{hint}; the server's log has the full error"
+    )
+
+
 def _check_columns(conn: sa.Connection, audience: Audience, window: Window) -> None:
     try:
         result = conn.execute(sa.text(f"select * from ({audience.sql}) q limit 0"), _query_params(window))
     except sa.exc.DBAPIError as error:
-        raise AudienceSqlError(f"audience '{audience.name}': its SQL failed: {error.orig}") from None
+        raise _sql_failure(audience, error, "to plan") from None
     returned = set(result.keys())
     missing = [c for c in ["member_key", *audience.columns] if c not in returned]
     if missing:
@@ -63,31 +78,37 @@ def _check_columns(conn: sa.Connection, audience: Audience, window: Window) -> N
         )
 
 
-def _snapshot_insert_sql(audience: Audience) -> str:
-    def quoted(column: str) -> str:
-        return '"' + column + '"'
+def _read_only(conn: sa.Connection, audience: Audience) -> None:
+    """The audience SQL cannot write or call side-effecting functions, and cannot run forever."""
+    conn.execute(sa.text("set transaction read only"))
+    milliseconds = max(1, int(audience.statement_timeout.total_seconds() * 1000))
+    conn.execute(sa.text(f"set local statement_timeout = {milliseconds}"))
 
-    attributes = ", ".join(f"'{c}', q.{quoted(c)}" for c in audience.columns)
+
+def _evaluate_sql(audience: Audience) -> str:
+    """Members into the session's temporary table (the one table a read-only transaction may write)."""
+    attributes = ", ".join(f"'{c}', q.\"{c}\"" for c in audience.columns)
+    return f"""
+        insert into pg_temp.audience_rows (member_key, attributes)
+        select q.member_key::text, jsonb_strip_nulls(jsonb_build_object({attributes}))
+        from ({audience.sql}) q
+    """
+
+
+def _snapshot_insert_sql(audience: Audience) -> str:
     present = ", ".join(
-        f"count(*) filter (where nullif(btrim(q_{c}::text), '') is not null) as {quoted(c)}"
+        f"count(*) filter (where nullif(btrim(attributes ->> '{c}'), '') is not null) as \"{c}\""
         for c in map(str, audience.identifiers)
     )
-    source_flags = "".join(f", q.{quoted(c)} as q_{c}" for c in map(str, audience.identifiers))
     return f"""
-        with source as materialized (
-            select q.member_key::text as member_key,
-                   jsonb_strip_nulls(jsonb_build_object({attributes or ""})) as attributes
-                   {source_flags}
-            from ({audience.sql}) q
-        ),
-        inserted as (
+        with inserted as (
             insert into {SCHEMA}.snapshot_members (audience, partition_start, member_key, attributes)
-            select :_audience, :_partition_start, member_key, attributes from source
+            select :_audience, :_partition_start, member_key, attributes from pg_temp.audience_rows
             order by member_key  -- sequential primary-key inserts: much faster than random order
             returning 1
         )
         select (select count(*) from inserted) as member_count {"," if present else ""} {present}
-        from source
+        from pg_temp.audience_rows
     """
 
 
@@ -103,61 +124,88 @@ def materialize_snapshot(
     """Replace one snapshot partition with the audience's membership as of ``partition_end``."""
     window = audience_window(audience, partition_end)
     keys = {"_audience": audience.name, "_partition_start": partition_start}
-    with engine.begin() as conn:
-        _check_columns(conn, audience, window)
-        conn.execute(
-            sa.text(
-                f"delete from {SCHEMA}.snapshot_members where audience = :_audience "
-                "and partition_start = :_partition_start"
-            ),
-            keys,
-        )
-        conn.execute(
-            sa.text(
-                f"delete from {SCHEMA}.snapshot_partitions where audience = :_audience "
-                "and partition_start = :_partition_start"
-            ),
-            keys,
-        )
+    with engine.connect() as conn:  # one session: its temporary table outlives the read-only transaction
+        with conn.begin():
+            conn.execute(sa.text("drop table if exists pg_temp.audience_rows"))
+            conn.execute(sa.text("create temporary table audience_rows (member_key text, attributes jsonb)"))
         try:
-            with conn.begin_nested():
-                row = conn.execute(sa.text(_snapshot_insert_sql(audience)), {**keys, **_query_params(window)})
-                counts = dict(row.mappings().one())
-        except sa.exc.IntegrityError as error:
-            raise AudienceSqlError(
-                f"audience '{audience.name}': its SQL must return one row per member with a non-null "
-                f"member_key ({error.orig.diag.message_primary})"
-            ) from None
-        # Fresh statistics, so the diff's anti-joins are planned as hash joins, not nested loops.
-        conn.execute(sa.text(f"analyze {SCHEMA}.snapshot_members"))
-        member_count = int(counts.pop("member_count"))
-        identifier_counts = {name: int(value) for name, value in counts.items()}
-        conn.execute(
-            sa.text(
-                f"""insert into {SCHEMA}.snapshot_partitions
-                    (audience, partition_key, partition_start, partition_end, window_start, window_end,
-                     member_count, identifier_counts, run_id)
-                    values (:_audience, :partition_key, :_partition_start, :partition_end, :window_start,
-                            :window_end, :member_count, cast(:identifier_counts as jsonb), :run_id)"""
-            ),
-            {
-                **keys,
-                **_query_params(window),
-                "partition_key": partition_key,
-                "partition_end": partition_end,
-                "member_count": member_count,
-                "identifier_counts": json.dumps(identifier_counts, sort_keys=True),
-                "run_id": run_id,
-            },
-        )
-        sample = conn.execute(
-            sa.text(
-                f"select member_key from {SCHEMA}.snapshot_members where audience = :_audience "
-                "and partition_start = :_partition_start order by member_key limit :n"
-            ),
-            {**keys, "n": SAMPLE_SIZE},
-        ).scalars()
-        return SnapshotResult(member_count, identifier_counts, list(sample), window)
+            with conn.begin():
+                _read_only(conn, audience)
+                _check_columns(conn, audience, window)
+                conn.execute(sa.text(_evaluate_sql(audience)), _query_params(window))
+        except sa.exc.DBAPIError as error:
+            raise _sql_failure(audience, error, "at run time") from None
+        try:
+            with conn.begin():
+                result = _replace_partition(conn, audience, keys, window, partition_key, partition_end, run_id)
+        finally:
+            with conn.begin():
+                conn.execute(sa.text("drop table if exists pg_temp.audience_rows"))
+        return result
+
+
+def _replace_partition(
+    conn: sa.Connection,
+    audience: Audience,
+    keys: dict[str, object],
+    window: Window,
+    partition_key: str,
+    partition_end: dt.datetime,
+    run_id: str | None,
+) -> SnapshotResult:
+    """Swap the partition's members for the evaluated ones, with its counts, in one transaction."""
+    conn.execute(
+        sa.text(
+            f"delete from {SCHEMA}.snapshot_members where audience = :_audience and partition_start = :_partition_start"
+        ),
+        keys,
+    )
+    conn.execute(
+        sa.text(
+            f"delete from {SCHEMA}.snapshot_partitions where audience = :_audience "
+            "and partition_start = :_partition_start"
+        ),
+        keys,
+    )
+    try:
+        with conn.begin_nested():
+            row = conn.execute(sa.text(_snapshot_insert_sql(audience)), keys)
+            counts = dict(row.mappings().one())
+    except sa.exc.IntegrityError as error:
+        raise AudienceSqlError(
+            f"audience '{audience.name}': its SQL must return one row per member with a non-null "
+            f"member_key ({error.orig.diag.message_primary})"
+        ) from None
+    # Fresh statistics, so the diff's anti-joins are planned as hash joins, not nested loops.
+    conn.execute(sa.text(f"analyze {SCHEMA}.snapshot_members"))
+    member_count = int(counts.pop("member_count"))
+    identifier_counts = {name: int(value) for name, value in counts.items()}
+    conn.execute(
+        sa.text(
+            f"""insert into {SCHEMA}.snapshot_partitions
+                (audience, partition_key, partition_start, partition_end, window_start, window_end,
+                 member_count, identifier_counts, run_id)
+                values (:_audience, :partition_key, :_partition_start, :partition_end, :window_start,
+                        :window_end, :member_count, cast(:identifier_counts as jsonb), :run_id)"""
+        ),
+        {
+            **keys,
+            **_query_params(window),
+            "partition_key": partition_key,
+            "partition_end": partition_end,
+            "member_count": member_count,
+            "identifier_counts": json.dumps(identifier_counts, sort_keys=True),
+            "run_id": run_id,
+        },
+    )
+    sample = conn.execute(
+        sa.text(
+            f"select member_key from {SCHEMA}.snapshot_members where audience = :_audience "
+            "and partition_start = :_partition_start order by member_key limit :n"
+        ),
+        {**keys, "n": SAMPLE_SIZE},
+    ).scalars()
+    return SnapshotResult(member_count, identifier_counts, list(sample), window)
 
 
 def snapshot_exists(conn: sa.Connection, audience: str, partition_start: dt.datetime) -> int | None:

@@ -24,6 +24,7 @@ class RunCounts:
     accepted: int = 0
     rejected: int = 0
     skipped_invalid: int = 0
+    parked: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def finish_run(
         sa.text(
             f"""update {SCHEMA}.sync_runs set status = :status, partition_key = :partition_key,
                     planned_adds = :planned_adds, planned_removes = :planned_removes, sent = :sent,
-                    accepted = :accepted, rejected = :rejected, skipped_invalid = :skipped_invalid,
+                    accepted = :accepted, rejected = :rejected, skipped_invalid = :skipped_invalid, parked = :parked,
                     finished_at = now(), duration_seconds = extract(epoch from now() - started_at),
                     error_summary = :error_summary
                 where run_id = :run_id"""
@@ -115,6 +116,20 @@ def finish_run(
             **asdict(counts),
         },
     )
+
+
+def fail_abandoned_runs(conn: sa.Connection, sync: str, *, except_run: str) -> int:
+    """Runs of a sync still ``running`` although no run holds its lock: their process died. Mark them failed."""
+    return conn.execute(
+        sa.text(
+            f"""update {SCHEMA}.sync_runs set status = 'failed', finished_at = now(),
+                    duration_seconds = extract(epoch from now() - started_at),
+                    error_summary = 'ended without a final status (its process was killed or lost the '
+                                    || 'warehouse); reconciled by run ' || :current
+                where sync = :sync and status = 'running' and run_id <> :current"""
+        ),
+        {"sync": sync, "current": except_run},
+    ).rowcount
 
 
 def record_skip(
@@ -228,7 +243,7 @@ def recent_runs(conn: sa.Connection, sync: str | None = None, limit: int = 20) -
     rows = conn.execute(
         sa.text(
             f"""select run_id, sync, destination, audience, trigger, status, partition_key, planned_adds,
-                       planned_removes, sent, accepted, rejected, skipped_invalid, started_at, finished_at,
+                       planned_removes, sent, accepted, rejected, skipped_invalid, parked, started_at, finished_at,
                        duration_seconds, error_summary
                 from {SCHEMA}.sync_runs where (cast(:sync as text) is null or sync = :sync)
                 order by started_at desc limit :limit"""
@@ -244,7 +259,9 @@ def recent_runs(conn: sa.Connection, sync: str | None = None, limit: int = 20) -
             trigger=r.trigger,
             status=r.status,
             partition_key=r.partition_key,
-            counts=RunCounts(r.planned_adds, r.planned_removes, r.sent, r.accepted, r.rejected, r.skipped_invalid),
+            counts=RunCounts(
+                r.planned_adds, r.planned_removes, r.sent, r.accepted, r.rejected, r.skipped_invalid, r.parked
+            ),
             started_at=r.started_at,
             finished_at=r.finished_at,
             duration_seconds=r.duration_seconds,

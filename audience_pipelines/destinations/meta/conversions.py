@@ -77,6 +77,11 @@ class MetaConversionsClient(MetaGraphClient):
         received = answer.get("events_received")
         if isinstance(received, bool) or not isinstance(received, int):
             raise DestinationError(FailureKind.PERMANENT, f"{self.platform}: Meta answered without events_received")
+        if not 0 <= received <= size:
+            raise DestinationError(
+                FailureKind.PERMANENT,
+                f"{self.platform}: Meta says it received {received} of {size} events; the answer does not add up",
+            )
         for message in answer.get("messages") or []:
             self.log(f"{self.platform}: Meta says: {scrub_pii(str(message))}")
         received = min(max(received, 0), size)

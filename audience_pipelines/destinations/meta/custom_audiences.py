@@ -88,15 +88,26 @@ def invalid_entry_rejections(
 
 
 def upload_outcome(answer: Mapping[str, Any], members: Sequence[OutboundMember], rows: list[list[str]]) -> BatchOutcome:
-    """Accepted rows and rejections from a ``/users`` answer (``num_received``, ``num_invalid_entries``)."""
+    """Accepted rows and rejections from a ``/users`` answer (``num_received``, ``num_invalid_entries``).
+
+    Counts that are missing or do not add up (more received than sent, more invalid than received) are a
+    failure, never taken as success.
+    """
     size = len(rows)
-    received = answer.get("num_received", size)
-    received = received if isinstance(received, int) and 0 <= received <= size else size
-    invalid = answer.get("num_invalid_entries", 0)
-    invalid = min(invalid, received) if isinstance(invalid, int) and invalid > 0 else 0
+    received, invalid = answer.get("num_received"), answer.get("num_invalid_entries", 0)
+    if not _count(received) or not _count(invalid) or received > size or invalid > received:
+        raise DestinationError(
+            FailureKind.PERMANENT,
+            f"Meta's answer does not add up for a batch of {size} rows (num_received {received!r}, "
+            f"num_invalid_entries {invalid!r}); nothing of this batch is recorded as delivered",
+        )
     rejected = invalid_entry_rejections(answer.get("invalid_entry_samples"), invalid, members, rows)
     missing = [Rejection(None, "not_received", f"Meta received {received} of {size} rows")] * (size - received)
     return BatchOutcome(accepted=received - invalid, rejected=[*rejected, *missing])
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def is_too_small(error: DestinationError) -> bool:

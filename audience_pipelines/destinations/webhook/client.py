@@ -64,6 +64,46 @@ def classify(response: requests.Response, *, secret_variable: str) -> Destinatio
     return error
 
 
+def acknowledgement(response: requests.Response, batch: Batch) -> BatchOutcome:
+    """The receiver's ``{"accepted": n, "rejected": [{"member_key", "reason"}]}``, checked against the batch.
+
+    Anything else in a 2xx (HTML from a proxy, an empty body, counts that do not add up, rejected keys that
+    were not sent) is a failure: nothing of the batch is recorded as delivered.
+    """
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    kind = response.headers.get("Content-Type") or "no content type"
+    if not isinstance(answer, dict) or type(answer.get("accepted")) is not int:
+        raise DestinationError(
+            FailureKind.PERMANENT,
+            f"the receiver answered HTTP {response.status_code} ({kind}) without the acknowledgement "
+            '{"accepted": <count>, "rejected": [...]}; nothing of this batch is recorded as delivered',
+            status=response.status_code,
+        )
+    rows = answer.get("rejected", [])
+    sent = {m.member_key for m in batch.members} | {e.member_key for e in batch.events}
+    if not isinstance(rows, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("member_key"), str) and r["member_key"] in sent for r in rows
+    ):
+        raise DestinationError(
+            FailureKind.PERMANENT,
+            "the receiver's 'rejected' is not a list of {member_key, reason} for members of this batch; "
+            "nothing of this batch is recorded as delivered",
+        )
+    if answer["accepted"] < 0 or answer["accepted"] + len(rows) != batch.size:
+        raise DestinationError(
+            FailureKind.PERMANENT,
+            f"the receiver's acknowledgement does not add up: accepted {answer['accepted']} + rejected {len(rows)} "
+            f"!= {batch.size} sent; nothing of this batch is recorded as delivered",
+        )
+    rejected = [
+        Rejection(r["member_key"], "rejected_by_receiver", scrub_pii(str(r.get("reason", ""))[:300])) for r in rows
+    ]
+    return BatchOutcome(accepted=answer["accepted"], rejected=rejected)
+
+
 class WebhookClient:
     """List and event sync to an HTTP endpoint you run."""
 
@@ -146,7 +186,7 @@ class WebhookClient:
     def _post(self, planned: PlannedRequest, batch: Batch) -> BatchOutcome:
         body = json.dumps(planned.body, separators=(",", ":"), sort_keys=True).encode()
         response = self.http.request("POST", planned.path, data=body, headers=self._headers(batch.batch_id, body))
-        return self._outcome(response, batch.size)
+        return acknowledgement(response, batch)
 
     def _headers(self, message_id: str, body: bytes) -> dict[str, str]:
         timestamp = int(self.clock())
@@ -156,21 +196,6 @@ class WebhookClient:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signature(self.secret, message_id, timestamp, body),
         }
-
-    @staticmethod
-    def _outcome(response: requests.Response, size: int) -> BatchOutcome:
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        rejected = [
-            Rejection(str(r.get("member_key")), "rejected_by_receiver", scrub_pii(str(r.get("reason", ""))))
-            for r in answer.get("rejected", []) or []
-        ]
-        accepted = answer.get("accepted", size - len(rejected))
-        if not isinstance(accepted, int):
-            raise DestinationError(FailureKind.PERMANENT, "webhook answered without an 'accepted' count")
-        return BatchOutcome(accepted=accepted, rejected=rejected)
 
     def close(self) -> None:
         self.http.close()
