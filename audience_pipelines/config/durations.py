@@ -1,4 +1,4 @@
-"""Durations written as ``15m``, ``12h``, ``7d`` or ``2w``."""
+"""Durations written as ``30s``, ``15m``, ``12h``, ``7d`` or ``2w``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
-_PATTERN = re.compile(r"^\s*(\d{1,9})\s*([mhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PATTERN = re.compile(r"^\s*(\d{1,9})\s*([smhdw])\s*$")
 LONGEST = dt.timedelta(days=36_600)
 
 
@@ -21,9 +21,9 @@ def parse_duration(value: object) -> dt.timedelta:
     match = _PATTERN.match(str(value))
     shown = repr(value) if len(str(value)) <= 40 else repr(f"{str(value)[:37]}...")
     if not match or int(match.group(1)) == 0:
-        raise ValueError(f"{shown} is not a duration; use a positive number and a unit: 15m, 12h, 7d, 2w")
+        raise ValueError(f"{shown} is not a duration; use a positive number and a unit: 30s, 15m, 12h, 7d, 2w")
     amount, unit = int(match.group(1)), match.group(2)
-    if amount * _MINUTES[unit] > LONGEST.total_seconds() // 60:
+    if amount * _SECONDS[unit] > LONGEST.total_seconds():
         raise ValueError(f"{shown} is longer than {LONGEST.days:,} days (about 100 years)")
     return dt.timedelta(**{_UNITS[unit]: amount})
 
