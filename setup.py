@@ -37,6 +37,7 @@ setup(
             "ruff>=0.6",
             "google-ads>=34",
             "facebook-business>=25",
+            "standardwebhooks>=1.0",
         ],
     },
     entry_points={"console_scripts": ["audience-pipelines=audience_pipelines.cli:main"]},

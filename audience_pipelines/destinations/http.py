@@ -125,10 +125,22 @@ class HttpClient:
         self.requests_sent = 0
         self.retries = 0
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send, retrying retryable and throttled failures; raise :class:`DestinationError` otherwise."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers_per_attempt: Callable[[], dict[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send, retrying retryable and throttled failures; raise :class:`DestinationError` otherwise.
+
+        ``headers_per_attempt`` builds headers afresh for every attempt (a signature over a new timestamp).
+        """
         url = path if path.startswith("http") else f"{self.base_url}/{path.lstrip('/')}"
         for attempt in range(1, self.retry.max_attempts + 1):
+            if headers_per_attempt is not None:
+                kwargs["headers"] = headers_per_attempt()
             error = self._attempt(method, url, kwargs)
             if isinstance(error, requests.Response):
                 return error

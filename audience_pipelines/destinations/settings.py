@@ -24,6 +24,10 @@ class MissingSecretError(RuntimeError):
     """An environment variable a destination needs is not set."""
 
 
+class InvalidSecretError(MissingSecretError):
+    """An environment variable a destination needs holds something that cannot be the secret."""
+
+
 def read_env(destination: str, role: str, variable: str) -> str:
     """The value of a credential's environment variable, or an error naming destination and variable."""
     value = os.environ.get(variable)

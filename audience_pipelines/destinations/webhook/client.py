@@ -30,7 +30,7 @@ from audience_pipelines.destinations.kit import (
     PlannedRequest,
     Rejection,
 )
-from audience_pipelines.destinations.settings import read_env
+from audience_pipelines.destinations.settings import InvalidSecretError, read_env
 from audience_pipelines.destinations.webhook.settings import WebhookConfig
 from audience_pipelines.privacy import scrub_pii
 
@@ -38,12 +38,16 @@ MEMBER_EVENT_TYPES = {"add": "audience.members_added", "remove": "audience.membe
 
 
 def signing_key(secret: str) -> bytes:
-    """The HMAC key: base64 of the secret after ``whsec_`` (raw bytes if it is not base64)."""
-    body = secret.removeprefix("whsec_")
+    """The HMAC key: the base64 after an optional ``whsec_`` prefix, padding optional (as the Standard Webhooks
+    libraries read it). Anything else is refused rather than silently used as raw bytes."""
+    body = secret.removeprefix("whsec_").strip()
     try:
-        return base64.b64decode(body, validate=True)
+        key = base64.b64decode(body + "=" * (-len(body) % 4), validate=True)
     except (binascii.Error, ValueError):
-        return body.encode()
+        raise ValueError("a webhook signing secret is base64, optionally prefixed with 'whsec_'") from None
+    if not key:
+        raise ValueError("a webhook signing secret must not be empty")
+    return key
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -117,6 +121,11 @@ class WebhookClient:
     ) -> None:
         self.config = config
         self.secret = read_env(config.name, "signing_secret", config.credentials.signing_secret)
+        try:
+            signing_key(self.secret)
+        except ValueError as error:
+            variable = config.credentials.signing_secret
+            raise InvalidSecretError(f"destination '{config.name}': signing_secret in ${variable}: {error}") from None
         self.clock = clock
         self.http = HttpClient(
             config.resolved_base_url(),
@@ -185,7 +194,9 @@ class WebhookClient:
 
     def _post(self, planned: PlannedRequest, batch: Batch) -> BatchOutcome:
         body = json.dumps(planned.body, separators=(",", ":"), sort_keys=True).encode()
-        response = self.http.request("POST", planned.path, data=body, headers=self._headers(batch.batch_id, body))
+        response = self.http.request(
+            "POST", planned.path, data=body, headers_per_attempt=lambda: self._headers(batch.batch_id, body)
+        )
         return acknowledgement(response, batch)
 
     def _headers(self, message_id: str, body: bytes) -> dict[str, str]:

@@ -39,8 +39,8 @@ PATH = "/hooks/audiences"
 def secret_key(secret: str) -> bytes:
     """Decode a webhook secret (base64, optionally prefixed with ``whsec_``) into the HMAC key."""
     encoded = secret.removeprefix(SECRET_PREFIX)
-    try:
-        key = base64.b64decode(encoded, validate=True)
+    try:  # unpadded base64 is accepted, as the Standard Webhooks libraries accept it
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("webhook secret must be base64, optionally prefixed with 'whsec_'") from None
     if not key:
