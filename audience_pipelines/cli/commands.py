@@ -12,7 +12,8 @@ from typing import Any, Literal
 import dagster as dg
 
 from audience_pipelines.cli.syncs import CooldownError, print_runs, run_manual_sync
-from audience_pipelines.config import ConfigError, MissingSecretError, ProjectConfig, config_path, load_config
+from audience_pipelines.config import ConfigError, ProjectConfig, config_path, load_config
+from audience_pipelines.config.destinations import DestinationSetupError
 from audience_pipelines.defs import build_definitions
 from audience_pipelines.defs.backfill import BackfillError, backfill_in_process
 from audience_pipelines.defs.partitions import audience_partitions
@@ -47,7 +48,7 @@ UserFacingError = (
     BackfillError,
     AudienceSqlError,
     MissingSnapshotError,
-    MissingSecretError,
+    DestinationSetupError,
     CooldownError,
 )
 

@@ -11,11 +11,22 @@ from typing import Annotated, Union
 from pydantic import Field
 
 from audience_pipelines.destinations.registry import DESTINATION_TYPES
-from audience_pipelines.destinations.settings import DestinationConfig, MissingSecretError, read_env
+from audience_pipelines.destinations.settings import (
+    DestinationConfig,
+    DestinationSetupError,
+    MissingSecretError,
+    read_env,
+)
 
 DestinationConfigUnion = Annotated[
     Union[tuple(destination.config for destination in DESTINATION_TYPES)],  # noqa: UP007
     Field(discriminator="type"),
 ]
 
-__all__ = ["DestinationConfig", "DestinationConfigUnion", "MissingSecretError", "read_env"]
+__all__ = [
+    "DestinationConfig",
+    "DestinationConfigUnion",
+    "DestinationSetupError",
+    "MissingSecretError",
+    "read_env",
+]

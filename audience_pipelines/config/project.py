@@ -14,6 +14,7 @@ from audience_pipelines.config.destinations import DestinationConfigUnion
 from audience_pipelines.config.refresh import cron_for
 from audience_pipelines.config.syncs import FOLLOW, SyncConfig
 from audience_pipelines.destinations.registry import destination_type
+from audience_pipelines.destinations.settings import credential_warnings
 
 
 class ProjectConfig(StrictModel):
@@ -76,7 +77,8 @@ class ProjectConfig(StrictModel):
     @property
     def warnings(self) -> list[str]:
         """Problems that do not stop anything but deserve a look."""
-        found = []
+        used = {s.destination for s in self.syncs if s.is_active}
+        found = [w for d in self.destinations if d.name in used for w in credential_warnings(d)]
         for sync in self.syncs:
             audience = next((a for a in self.audiences if a.name == sync.audience), None)
             if (

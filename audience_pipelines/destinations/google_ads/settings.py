@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Annotated, ClassVar, Literal
 
@@ -11,7 +10,6 @@ from pydantic import Field, field_validator, model_validator
 from audience_pipelines.destinations.settings import (
     DestinationConfig,
     EnvVarName,
-    MissingSecretError,
     SettingsModel,
 )
 
@@ -96,17 +94,8 @@ class GoogleAdsConfig(DestinationConfig):
     default_base_url: ClassVar[str | None] = "https://googleads.googleapis.com"
 
     def resolved_token_url(self) -> str:
-        """``settings.token_url`` with environment references expanded."""
-
-        def expand(match: re.Match[str]) -> str:
-            value = os.environ.get(match.group(1)) or match.group(2)
-            if value is None:
-                raise MissingSecretError(
-                    f"destination '{self.name}': token_url uses ${{{match.group(1)}}}, which is not set"
-                )
-            return value
-
-        return _URL_REFERENCE.sub(expand, self.settings.token_url)
+        """``settings.token_url`` with environment references expanded, https (or loopback) only."""
+        return self.expand_url(self.settings.token_url, "settings.token_url")
 
     def url_variables(self) -> set[str]:
         found = {match.group(1) for match in _URL_REFERENCE.finditer(self.settings.token_url)}
