@@ -12,6 +12,7 @@ from audience_pipelines.config.audiences import DynamicAudience
 from audience_pipelines.config.durations import format_duration
 from audience_pipelines.config.refresh import next_tick
 from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
+from audience_pipelines.warehouse.failures import parked_members
 from audience_pipelines.warehouse.sync_runs import get_state, last_manual_run_started, recent_runs
 
 
@@ -41,15 +42,20 @@ def print_runs(engine: sa.Engine, config: ProjectConfig, sync_name: str | None, 
             print(f"\n{sync.name}  ({sync.audience} -> {sync.destination}, {sync.type} sync, {sync.mode})")
             print(f"  last synced: {synced}   next run: {next_run_text(config, sync, now)}")
             header = f"  {'started (UTC)':<17}{'trigger':<9}{'status':<9}{'partition':<12}"
-            print(header + f"{'+plan':>7}{'-plan':>7}{'sent':>7}{'ok':>7}{'rej':>6}{'inval':>6}{'secs':>7}  note")
+            columns = f"{'+plan':>7}{'-plan':>7}{'sent':>7}{'ok':>7}{'rej':>6}{'inval':>6}{'park':>5}{'secs':>7}"
+            print(header + columns + "  note")
             for run in recent_runs(conn, sync.name, limit):
                 c = run.counts
                 seconds = f"{run.duration_seconds:.1f}" if run.duration_seconds is not None else "-"
                 print(
                     f"  {run.started_at:%Y-%m-%d %H:%M} {run.trigger:<9}{run.status:<9}{run.partition_key or '-':<12}"
                     f"{c.planned_adds:>7}{c.planned_removes:>7}{c.sent:>7}{c.accepted:>7}{c.rejected:>6}"
-                    f"{c.skipped_invalid:>6}{seconds:>7}  {(run.error_summary or '')[:120]}"
+                    f"{c.skipped_invalid:>6}{c.parked:>5}{seconds:>7}  {(run.error_summary or '')[:120]}"
                 )
+            total, parked = parked_members(conn, sync.name, limit=5)
+            if total:
+                shown = ", ".join(f"{p.member_key} ({p.operation}, {p.attempts}x: {p.reason})" for p in parked)
+                print(f"  parked (not retried until their values change): {total}: {shown}")
 
 
 def check_cooldown(engine: sa.Engine, sync: SyncConfig, now: dt.datetime) -> None:

@@ -124,6 +124,7 @@ def materialization_metadata(status: str, result: SyncResult) -> dict[str, objec
         "accepted": counts.accepted,
         "rejected": counts.rejected,
         "skipped_invalid": counts.skipped_invalid,
+        "parked": counts.parked,
         "batches": result.batches,
         "duration_seconds": round(result.seconds, 3),
         **{f"dropped/{key}": count for key, count in sorted(result.drop_counts.items())},

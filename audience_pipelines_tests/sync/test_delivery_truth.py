@@ -4,6 +4,7 @@ with a final status."""
 import pytest
 import sqlalchemy as sa
 
+from audience_pipelines.cli.syncs import print_runs
 from audience_pipelines.warehouse import SCHEMA
 from audience_pipelines.warehouse.failures import parked_members
 from audience_pipelines.warehouse.ledger import ledger_members
@@ -139,3 +140,12 @@ def test_platform_messages_keep_no_value_of_the_member(world):
     assert summary.status == "partial"
     for leaked in (email, "1984-03-02", "9f86d081884c7d", "650", "plan-1"):
         assert leaked not in message, message
+
+
+def test_runs_shows_parked_members(world, capsys):
+    world.members_on(1, [1, 2])
+    world.receiver.reject_members(lambda item: "mailbox unknown" if item["member_key"] == "u1" else None)
+    world.sync(max_member_attempts=1)
+    print_runs(world.engine, world.config(), "to_hook", 5)
+    out = capsys.readouterr().out
+    assert "parked (not retried until their values change): 1: u1 (add, 1x: rejected_by_receiver)" in out
