@@ -186,6 +186,15 @@ class ListClient(DestinationClient, Protocol):
 
 
 @runtime_checkable
+class ListDeletion(Protocol):
+    """Optional: the platform's API can delete a list (``audience-pipelines delete-list``)."""
+
+    def delete_list(self, target: ListRef) -> None:
+        """Delete the list on the platform; raise :class:`DestinationError` when the platform refuses."""
+        ...
+
+
+@runtime_checkable
 class EventClient(DestinationClient, Protocol):
     """A platform that receives ``added_to_segment`` / ``removed_from_segment`` events."""
 
