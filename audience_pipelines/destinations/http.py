@@ -175,6 +175,13 @@ class HttpClient:
         self.requests_sent += 1
         try:
             response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+        except requests.exceptions.SSLError:
+            host = requests.utils.urlparse(url).netloc
+            raise DestinationError(
+                FailureKind.PERMANENT,
+                f"{self.platform}: the TLS certificate of {host} could not be verified; verification is never "
+                "switched off, so fix the certificate (or the CA bundle) and rerun",
+            ) from None
         except (requests.Timeout, requests.ConnectionError) as exc:
             return DestinationError(FailureKind.RETRYABLE, self._mask(f"{type(exc).__name__}: {exc}"))
         except requests.RequestException as exc:
