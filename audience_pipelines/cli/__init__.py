@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from audience_pipelines.cli import commands, identifiers, preview
+from audience_pipelines.cli import commands, identifiers, lifecycle, preview
 
 SIGPIPE_EXIT = 141  # what a shell reports for a writer killed by SIGPIPE (128 + 13)
 
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync_now.set_defaults(handler=commands.sync_now)
 
     preview.register(sub)
+    lifecycle.register(sub)
 
     identifiers.register(sub)
 

@@ -19,6 +19,7 @@ from audience_pipelines.defs.backfill import BackfillError, backfill_in_process
 from audience_pipelines.defs.partitions import audience_partitions
 from audience_pipelines.embedded import SetupError, prepare_environment
 from audience_pipelines.sandbox.local import sandbox_syncs, start_sandbox
+from audience_pipelines.sync.lifecycle import LifecycleError
 from audience_pipelines.warehouse import (
     AudienceSqlError,
     MissingSnapshotError,
@@ -49,6 +50,7 @@ UserFacingError = (
     AudienceSqlError,
     MissingSnapshotError,
     DestinationSetupError,
+    LifecycleError,
     CooldownError,
 )
 

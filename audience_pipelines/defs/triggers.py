@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from audience_pipelines.config import ProjectConfig, SyncConfig
 from audience_pipelines.defs.partitions import audience_partitions
 from audience_pipelines.warehouse.ledger import newest_snapshot
-from audience_pipelines.warehouse.sync_runs import record_skip
+from audience_pipelines.warehouse.sync_runs import get_state, record_skip
 
 
 @dataclass
@@ -36,12 +36,15 @@ def decide_trigger(
     partitions = audience_partitions(config.audience(sync.audience))
     with engine.begin() as conn:
         newest = newest_snapshot(conn, sync.audience)
+        unlinked = get_state(conn, sync.name).unlinked
         candidate = None
         for record in records:
             key = record.partition_key
             reason = None
             if not sync.is_active:
                 reason = "sync is paused"
+            elif unlinked:
+                reason = f"sync is {unlinked}"
             elif newest is None or partitions.time_window_for_partition_key(key).start < newest.partition_start:
                 reason = (
                     f"historical partition {key}: the newest snapshot is "

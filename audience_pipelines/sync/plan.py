@@ -40,6 +40,12 @@ def plan_sync(engine: sa.Engine, config: ProjectConfig, sync_name: str) -> SyncP
         if snapshot is None:
             return SyncPlan(**base, snapshot=None, skip_reason=f"audience '{sync.audience}' has no snapshot yet")
         state = get_state(conn, sync.name)
+        if state.unlinked:
+            return SyncPlan(
+                **base,
+                snapshot=snapshot,
+                skip_reason=f"sync is {state.unlinked}; `audience-pipelines relink {sync.name}` resumes it",
+            )
         if state.partition_start is not None and snapshot.partition_start < state.partition_start:
             return SyncPlan(
                 **base,

@@ -89,6 +89,8 @@ create table if not exists {SCHEMA}.sync_state (
 );
 alter table {SCHEMA}.sync_state add column if not exists upload_job_id text;
 alter table {SCHEMA}.sync_state add column if not exists upload_operation text;
+alter table {SCHEMA}.sync_state add column if not exists unlinked_at timestamptz;
+alter table {SCHEMA}.sync_state add column if not exists unlinked_reason text;
 
 create table if not exists {SCHEMA}.sync_runs (
     run_id text primary key,

@@ -50,6 +50,15 @@ class SyncState:
     synced_at: dt.datetime | None = None
     upload_job_id: str | None = None
     upload_operation: str | None = None
+    unlinked_at: dt.datetime | None = None
+    unlinked_reason: str | None = None
+
+    @property
+    def unlinked(self) -> str | None:
+        """Why the sync does not run (unlinked or its list deleted), or None."""
+        if self.unlinked_at is None:
+            return None
+        return f"{self.unlinked_reason or 'unlinked'} on {self.unlinked_at:%Y-%m-%d %H:%M} UTC"
 
 
 @dataclass
@@ -183,7 +192,7 @@ def get_state(conn: sa.Connection, sync: str) -> SyncState:
     row = conn.execute(
         sa.text(
             f"""select list_id, list_name, list_url, partition_key, partition_start, snapshot_computed_at,
-                       synced_at, upload_job_id, upload_operation
+                       synced_at, upload_job_id, upload_operation, unlinked_at, unlinked_reason
                 from {SCHEMA}.sync_state where sync = :sync"""
         ),
         {"sync": sync},
@@ -200,6 +209,31 @@ def save_list(conn: sa.Connection, sync: str, list_id: str, list_name: str, list
                     list_url = excluded.list_url"""
         ),
         {"sync": sync, "list_id": list_id, "list_name": list_name, "list_url": list_url},
+    )
+
+
+def save_unlinked(conn: sa.Connection, sync: str, reason: str | None) -> None:
+    """Stop a sync (``reason``: unlinked, list deleted) or let it run again (None); its ledger is kept."""
+    conn.execute(
+        sa.text(
+            f"""insert into {SCHEMA}.sync_state (sync, unlinked_at, unlinked_reason)
+                values (:sync, case when cast(:reason as text) is null then null else now() end, :reason)
+                on conflict (sync) do update set unlinked_at = excluded.unlinked_at,
+                    unlinked_reason = excluded.unlinked_reason"""
+        ),
+        {"sync": sync, "reason": reason},
+    )
+
+
+def forget_list(conn: sa.Connection, sync: str) -> None:
+    """The sync's list is gone: forget its id and the snapshot it reflected."""
+    conn.execute(
+        sa.text(
+            f"""update {SCHEMA}.sync_state set list_id = null, list_name = null, list_url = null,
+                    partition_key = null, partition_start = null, snapshot_computed_at = null
+                where sync = :sync"""
+        ),
+        {"sync": sync},
     )
 
 

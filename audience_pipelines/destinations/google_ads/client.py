@@ -121,6 +121,15 @@ class GoogleAdsClient:
         self.log(f"{self._platform}: created user list {match.group(2)} ({self.settings.upload_key_type})")
         return ListRef(id=match.group(2), name=target.name, url=AUDIENCE_MANAGER_URL)
 
+    def delete_list(self, target: ListRef) -> None:
+        """``userLists:mutate`` with a ``remove`` operation for the list's resource name."""
+        resource = f"customers/{self.customer_id}/userLists/{self._list_number(target.id)}"
+        answer = self._send("POST", f"{self._root}/userLists:mutate", {"operations": [{"remove": resource}]})
+        results = answer.get("results")
+        if not (isinstance(results, list) and results and results[0].get("resourceName") == resource):
+            raise DestinationError(FailureKind.PERMANENT, f"{self._platform}: Google did not confirm the removal")
+        self.log(f"{self._platform}: removed user list {target.id}")
+
     def _find_list(self, name: str) -> ListRef | None:
         for row in self._search(payloads.list_query()):
             if row.get("userList", {}).get("name") == name:

@@ -447,6 +447,10 @@ class FakeGoogleAds(FakeServer):
         operations = body.get("operations") or []
         if not operations:
             raise rules.ads_error(400, version, [rules.failure("fieldError", "REQUIRED", "operations is required.")])
+        prefix = f"customers/{self.customer_id}/userLists"
+        removals = [op["remove"] for op in operations if isinstance(op, dict) and "remove" in op]
+        if removals:  # UserListOperation.remove: the resource names of lists to delete
+            return self._remove_lists(version, removals, prefix, bool(body.get("validateOnly")))
         created: list[_UserList] = []
         for index, operation in enumerate(operations):
             created.append(self._new_list(version, index, operation.get("create") or {}, created))
@@ -454,8 +458,22 @@ class FakeGoogleAds(FakeServer):
             return {}
         for user_list in created:
             self._lists[user_list.id] = user_list
-        prefix = f"customers/{self.customer_id}/userLists"
         return {"results": [{"resourceName": f"{prefix}/{user_list.id}"} for user_list in created]}
+
+    def _remove_lists(self, version: str, names: list[Any], prefix: str, validate_only: bool) -> dict[str, Any]:
+        ids = []
+        for index, name in enumerate(names):
+            tail = str(name).removeprefix(prefix + "/")
+            if not tail.isdigit() or int(tail) not in self._lists:
+                path = [{"fieldName": "operations", "index": index}, {"fieldName": "remove"}]
+                raise rules.ads_error(
+                    400, version, [rules.failure("mutateError", "RESOURCE_NOT_FOUND", "Resource was not found.", path)]
+                )
+            ids.append(int(tail))
+        if not validate_only:
+            for list_id in ids:
+                del self._lists[list_id]
+        return {"results": [{"resourceName": f"{prefix}/{list_id}"} for list_id in ids]}
 
     def _new_list(self, version: str, index: int, create: dict[str, Any], pending: list[_UserList]) -> _UserList:
         def refuse(category: str, code: str, message: str, name: str) -> rules.ApiError:

@@ -85,7 +85,8 @@ MUTATE_LISTS: dict[str, Any] = {
                     "appId": str,
                     "dataSourceType": frozenset({"FIRST_PARTY", "THIRD_PARTY_CREDIT_BUREAU", "THIRD_PARTY_VOTER_FILE"}),
                 },
-            }
+            },
+            "remove": str,
         }
     ],
     "partialFailure": bool,

@@ -127,6 +127,14 @@ class MetaCustomAudiencesClient(MetaGraphClient):
 
     # ------------------------------------------------------------------ lists
 
+    def delete_list(self, target: ListRef) -> None:
+        """``DELETE /{audience_id}``; Meta answers ``{"success": true}``."""
+        self._require_numeric(target.id)
+        answer = json_body(self.http.request("DELETE", target.id), self.platform)
+        if answer.get("success") is not True:
+            raise DestinationError(FailureKind.PERMANENT, f"{self.platform}: Meta did not confirm the deletion")
+        self.log(f"{self.platform}: deleted custom audience {target.id}")
+
     def ensure_list(self, target: ListTarget) -> ListRef:
         """Read the audience by id, or find it by exact name (every page), creating it when absent."""
         if target.list_id:

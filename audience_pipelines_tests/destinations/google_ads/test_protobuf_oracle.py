@@ -80,3 +80,13 @@ def test_planned_bodies_parse_and_carry_what_was_planned(make_client: ClientFact
     assert operation.WhichOneof("operation") == "remove"
     kinds = [identifier.WhichOneof("identifier") for identifier in operation.remove.user_identifiers]
     assert kinds == ["hashed_email", "hashed_phone_number"]
+
+
+def test_the_delete_list_body_parses_as_the_official_proto(make_client: ClientFactory) -> None:
+    client = make_client()
+    sent = record(client)
+    target = client.ensure_list(ListTarget(name="to delete"))
+    client.delete_list(target)
+    request = sent[-1]
+    message = json_format.Parse(request.body, lists.MutateUserListsRequest.pb()(), ignore_unknown_fields=False)
+    assert message.operations[0].remove.endswith(f"/userLists/{target.id}")
