@@ -24,6 +24,19 @@ class ProjectConfig(StrictModel):
     destinations: list[DestinationConfigUnion] = Field(default_factory=list)
     syncs: list[SyncConfig] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _destination_defaults(cls, raw: Any) -> Any:
+        """Fields a sync leaves out take its destination type's defaults (TikTok's 1,000-member minimum)."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("syncs"), list):
+            return raw
+        types = {d.get("name"): d.get("type") for d in raw.get("destinations") or [] if isinstance(d, dict)}
+        syncs = []
+        for sync in raw["syncs"]:
+            kind = _known_type(types.get(sync.get("destination"))) if isinstance(sync, dict) else None
+            syncs.append({**kind.sync_defaults, **sync} if kind else sync)
+        return {**raw, "syncs": syncs}
+
     @model_validator(mode="after")
     def _consistent(self) -> ProjectConfig:
         problems = [
@@ -54,6 +67,8 @@ class ProjectConfig(StrictModel):
                     f"field 'type': destination '{destination.name}' ({destination.type}) does not support "
                     f"{sync.type} sync (supports: {', '.join(sorted(kind.capabilities))})"
                 )
+            if kind.check_sync is not None:
+                problems.extend(kind.check_sync(sync.identifiers, destination))
             allowed = kind.fields
             unknown = [f for f in [*sync.identifiers.values(), *sync.fields.values()] if allowed and f not in allowed]
             if unknown:
@@ -106,6 +121,13 @@ class ProjectConfig(StrictModel):
 
     def syncs_to(self, destination: str) -> list[SyncConfig]:
         return [s for s in self.syncs if s.destination == destination]
+
+
+def _known_type(name: Any) -> Any:
+    try:
+        return destination_type(name) if isinstance(name, str) else None
+    except ValueError:
+        return None  # an unknown type is reported by the destination's own validation
 
 
 def _find(items: list[Any], name: str, kind: str) -> Any:
