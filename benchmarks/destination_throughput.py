@@ -55,7 +55,7 @@ def project(kind_name: str, destination: dict, members: int, batch: int, extra: 
     case = kind.contracts[0]
     sql = "select 'u' || g as member_key, " + ", ".join(f"{expr} as {c}" for c, expr in COLUMNS.items())
     sync = {"name": "bench_sync", "audience": "bench", "destination": "bench_destination", "type": case.sync_type,
-            "mode": "mirror", "identifiers": dict(case.identifiers)}  # fmt: skip
+            "mode": "mirror", "identifiers": dict(case.identifiers), "min_size": 0}  # fmt: skip
     if case.sync_type == "list":
         sync["target"] = {"name": f"bench-{uuid.uuid4().hex[:8]}"}
     settings = {**destination.get("settings", {}), **case.settings, case.batch_setting: batch, **extra}

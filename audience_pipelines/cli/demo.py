@@ -15,11 +15,12 @@ from audience_pipelines.defs import build_definitions
 from audience_pipelines.defs.backfill import backfill_in_process, console_level
 from audience_pipelines.defs.partitions import audience_partitions
 from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
+from audience_pipelines.destinations.registry import destination_type
 from audience_pipelines.embedded import prepare_environment
 from audience_pipelines.sandbox.local import Sandbox, sandbox_syncs, start_sandbox
 from audience_pipelines.warehouse import ensure_schema, get_engine, warehouse_url
 from audience_pipelines.warehouse.diffs import diff_summaries
-from audience_pipelines.warehouse.ledger import count_held, forget_destination_state
+from audience_pipelines.warehouse.ledger import count_identities, forget_destination_state
 from audience_pipelines.warehouse.sync_runs import get_state, recent_runs
 
 
@@ -116,9 +117,17 @@ def print_sync_summary(engine: sa.Engine, config: ProjectConfig, sandbox: Sandbo
     with engine.connect() as conn:
         for sync in config.syncs:
             state = get_state(conn, sync.name)
-            held = count_held(conn, sync.name)
+            members, identities = count_identities(conn, sync.name)
+            kind = destination_type(config.destination(sync.destination).type)
+            by_identity = sync.type == "list" and any(case.match_field for case in kind.contracts)
+            held = identities if by_identity else members
             receiver = sandbox.held(config, sync, state.list_id) if sync.name in sandboxed else "n/a"
+            same = (
+                f" ({members} member keys, {members - held} of them with exactly the identifiers of another: "
+                "the platform holds those as one person)"
+            )
             print(
                 f"  {sync.name} ({config.destination(sync.destination).type}, {sync.type}, {sync.mode}) "
                 f"at {state.partition_key or '-'}: ledger {held}, receiver {receiver}"
+                + (same if held != members else "")
             )

@@ -198,3 +198,19 @@ class HttpClient:
 
     def close(self) -> None:
         self.session.close()
+
+
+def json_object(response: requests.Response, platform: str) -> dict[str, Any]:
+    """A 2xx answer's JSON object; anything else (empty, HTML, text, a list) is a permanent failure."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise DestinationError(
+            FailureKind.PERMANENT,
+            f"{platform}: expected a JSON object, got HTTP {response.status_code} {kind}; nothing was assumed sent",
+            status=response.status_code,
+        )
+    return body

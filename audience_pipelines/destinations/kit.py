@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
 
 from audience_pipelines.destinations.settings import DestinationConfig
+from audience_pipelines.identity import PlatformRules, get_platform
 
 SyncType = Literal["list", "event"]
 Operation = Literal["add", "remove"]
@@ -344,6 +345,11 @@ class DestinationType:
             raise TypeError(f"{self.config.__name__}.type must be Literal[{self.name!r}]")
         if not self.contracts or any(case.sync_type not in self.capabilities for case in self.contracts):
             raise TypeError(f"destination type {self.name!r}: give contract cases for supported sync types")
+
+    def identity_rules(self, config: DestinationConfig) -> PlatformRules:
+        """The identity platform's rules, with a ``phone_format`` setting of the destination applied."""
+        phone_format = getattr(getattr(config, "settings", None), "phone_format", None)
+        return get_platform(self.identity_platform, phone_format=phone_format)
 
     def build_client(
         self, config: DestinationConfig, *, log: Callable[[str], None], sleep: Callable[[float], None]

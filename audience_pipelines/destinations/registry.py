@@ -12,8 +12,10 @@ from collections.abc import Callable
 from audience_pipelines.destinations.ga4 import GA4
 from audience_pipelines.destinations.google_ads import GOOGLE_ADS
 from audience_pipelines.destinations.kit import ContractFake, DestinationClient, DestinationType
+from audience_pipelines.destinations.linkedin import LINKEDIN
 from audience_pipelines.destinations.meta import META_CONVERSIONS, META_CUSTOM_AUDIENCES
 from audience_pipelines.destinations.settings import DestinationConfig
+from audience_pipelines.destinations.tiktok import TIKTOK_AUDIENCES, TIKTOK_EVENTS
 from audience_pipelines.destinations.webhook import WEBHOOK
 
 DESTINATION_TYPES: tuple[DestinationType, ...] = (
@@ -22,6 +24,9 @@ DESTINATION_TYPES: tuple[DestinationType, ...] = (
     META_CONVERSIONS,
     GOOGLE_ADS,
     GA4,
+    TIKTOK_AUDIENCES,
+    TIKTOK_EVENTS,
+    LINKEDIN,
 )
 
 _BY_NAME = {destination.name: destination for destination in DESTINATION_TYPES}

@@ -16,6 +16,7 @@ import json
 import socket
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -27,6 +28,14 @@ SANDBOX_PREFIX = "/_sandbox/"
 STATE_PATH = "/_sandbox/state"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+def member_labels(members: Iterable[tuple[str | None, str]]) -> set[str]:
+    """One label per member for ``held``: its primary identifier (a hashed email) when no other member shares
+    it, else its whole identity (``(primary, whole)`` pairs in), so counts never merge two members."""
+    pairs = list(members)
+    shared = Counter(primary for primary, _ in pairs if primary)
+    return {primary if primary and shared[primary] == 1 else whole for primary, whole in pairs}
 
 
 class BodyError(ValueError):

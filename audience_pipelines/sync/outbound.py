@@ -11,7 +11,7 @@ import pandas as pd
 
 from audience_pipelines.config import SyncConfig
 from audience_pipelines.destinations.kit import Batch, OutboundEvent, OutboundMember
-from audience_pipelines.identity import FieldSpec, IdentifierType, prepare_identifiers
+from audience_pipelines.identity import FieldSpec, IdentifierType, PlatformRules, prepare_identifiers
 from audience_pipelines.warehouse.ledger import LedgerEntry, PendingMember
 from audience_pipelines.warehouse.sync_runs import RejectedRow
 
@@ -46,7 +46,7 @@ def prepare_members(
     pending: Sequence[PendingMember],
     sync: SyncConfig,
     *,
-    platform: str,
+    platform: PlatformRules | str,
     operation: str,
     default_region: str = "US",
 ) -> PreparedMembers:

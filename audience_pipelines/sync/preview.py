@@ -26,6 +26,7 @@ from audience_pipelines.destinations.kit import (
     PlannedRequest,
 )
 from audience_pipelines.destinations.registry import build_client, destination_type
+from audience_pipelines.identity import PlatformRules
 from audience_pipelines.privacy import mask_secrets
 from audience_pipelines.sync.outbound import event_batch, member_batch, prepare_members, removal_members
 from audience_pipelines.sync.plan import SyncPlan, plan_sync
@@ -124,7 +125,7 @@ def preview_sync(
     try:
         if sync.type == "list":
             preview.list_ref = _known_list(engine, sync)
-        _preview_adds(engine, preview, client, kind.identity_platform, limit, validate)
+        _preview_adds(engine, preview, client, kind.identity_rules(destination), limit, validate)
         if sync.removes:
             _preview_removes(engine, preview, client, limit, validate)
     finally:
@@ -146,7 +147,7 @@ def _first_page(pages: Iterator[list[PendingMember]]) -> list[PendingMember]:
 
 
 def _preview_adds(
-    engine: sa.Engine, preview: Preview, client: DestinationClient, platform: str, limit: int, validate: bool
+    engine: sa.Engine, preview: Preview, client: DestinationClient, platform: PlatformRules, limit: int, validate: bool
 ) -> None:
     sync, plan = preview.sync, preview.plan
     if not sync.adds:

@@ -24,6 +24,7 @@ from audience_pipelines.destinations.kit import (
     UploadJobs,
     UploadResult,
 )
+from audience_pipelines.identity import PlatformRules
 from audience_pipelines.privacy import describe_error, scrub_values
 from audience_pipelines.sync.outbound import (
     event_batch,
@@ -91,7 +92,7 @@ class SyncRunner:
     engine: sa.Engine
     sync: SyncConfig
     destination: DestinationClient
-    identity_platform: str
+    identity_platform: PlatformRules | str
     run_id: str
     log: Callable[[str], None] = lambda message: None
     clock: Callable[[], float] = time.time

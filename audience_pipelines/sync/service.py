@@ -111,7 +111,7 @@ def push_run(
     """Send the plan's changes; on failure record it (with progress so far) and re-raise."""
     sync = config.sync(plan.sync)
     destination_config = config.destination(sync.destination)
-    platform = destination_type(destination_config.type).identity_platform
+    platform = destination_type(destination_config.type).identity_rules(destination_config)
     partition = plan.snapshot.partition_key
     counts = RunCounts(planned_adds=plan.adds, planned_removes=plan.removes)
     try:

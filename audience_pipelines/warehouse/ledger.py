@@ -282,6 +282,20 @@ def count_held(conn: sa.Connection, sync: str, status: str = "sent") -> int:
     ).scalar_one()
 
 
+def count_identities(conn: sa.Connection, sync: str) -> tuple[int, int]:
+    """(members held as sent, distinct sets of identifiers among them): a platform holds members whose
+    identifiers are all the same as one person."""
+    return tuple(
+        conn.execute(
+            sa.text(
+                f"""select count(*), count(distinct fields) from {SCHEMA}.sync_ledger
+                    where sync = :sync and status = 'sent'"""
+            ),
+            {"sync": sync},
+        ).one()
+    )
+
+
 def forget_destination_state(conn: sa.Connection, syncs: Sequence[str]) -> None:
     """Drop the ledger and position of syncs whose destination was replaced by an empty one."""
     for sync in syncs:

@@ -74,6 +74,7 @@ def project_dict(kind: DestinationType, case: ContractCase, fake: ContractFake, 
         "mode": mode,
         "identifiers": dict(case.identifiers),
         "max_exit_ratio": 1.0,
+        "min_size": 0,
     }
     if case.sync_type == "list":
         sync["target"] = {"name": LIST_NAME}

@@ -9,14 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 from audience_pipelines.destinations.google_ads import payloads
-from audience_pipelines.destinations.google_ads.auth import AccessTokens
-from audience_pipelines.destinations.google_ads.errors import NAME_TAKEN, classifier, json_object, partial_rejections
+from audience_pipelines.destinations.google_ads.errors import NAME_TAKEN, classifier, partial_rejections
 from audience_pipelines.destinations.google_ads.settings import (
     MAX_IDENTIFIERS_PER_REQUEST,
     GoogleAdsConfig,
     customer_digits,
 )
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy
+from audience_pipelines.destinations.http import HttpClient, RetryPolicy, json_object
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -30,6 +29,7 @@ from audience_pipelines.destinations.kit import (
     UploadResult,
     UploadStatus,
 )
+from audience_pipelines.destinations.oauth import AccessTokens
 from audience_pipelines.destinations.settings import read_env
 
 AUDIENCE_MANAGER_URL = "https://ads.google.com/aw/audiences/management"
@@ -65,7 +65,15 @@ class GoogleAdsClient:
         headers = {"developer-token": developer_token, "Content-Type": "application/json"}
         if names.login_customer_id:
             headers["login-customer-id"] = self._manager_id(names.login_customer_id)
-        self.tokens = AccessTokens(config, log=log, sleep=sleep, clock=clock, remember=self._remember)
+        self.tokens = AccessTokens(
+            config,
+            config.resolved_token_url(),
+            provider="Google",
+            log=log,
+            sleep=sleep,
+            clock=clock,
+            remember=self._remember,
+        )
         self.http = HttpClient(
             config.resolved_base_url(),
             platform=f"google_ads '{config.name}'",

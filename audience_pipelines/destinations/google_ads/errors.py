@@ -135,22 +135,6 @@ def classifier(names: GoogleAdsCredentials) -> Classifier:
     return functools.partial(classify, names=names)
 
 
-def json_object(response: requests.Response, platform: str) -> dict[str, Any]:
-    """A 2xx answer's JSON object; anything else (HTML, text, a list) is a permanent failure."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-        raise DestinationError(
-            FailureKind.PERMANENT,
-            f"{platform}: expected a JSON object, got HTTP {response.status_code} {kind}; nothing was assumed sent",
-            status=response.status_code,
-        )
-    return body
-
-
 def _operation_index(error: dict[str, Any]) -> int | None:
     location = error.get("location")
     elements = location.get("fieldPathElements") if isinstance(location, dict) else None

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Self
 
 from audience_pipelines.destinations.google_ads import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.server import FORM_CONTENT_TYPE, BodyError, FakeServer, Request, Response
+from audience_pipelines.sandbox.server import FORM_CONTENT_TYPE, BodyError, FakeServer, Request, Response, member_labels
 
 CUSTOMER_ID = "1234567890"
 SANDBOX_PREFIX = "AUDIENCE_PIPELINES_GOOGLE_ADS_"
@@ -174,7 +174,7 @@ class FakeGoogleAds(FakeServer):
         with self._lock:
             user_list = self._lists.get(int(list_id.rsplit("/", 1)[-1]))
             members = user_list.members if user_list else {}
-            return {_member_label(member) for member in members}
+            return member_labels(_label_pair(member) for member in members)
 
     def rows_received(self) -> int:
         with self._lock:
@@ -626,7 +626,7 @@ class FakeGoogleAds(FakeServer):
         return errors, frozenset(keys)
 
 
-def _member_label(member: Identity) -> str:
-    """A member's hashed email, or all its identifiers when it has none (one label per member)."""
+def _label_pair(member: Identity) -> tuple[str | None, str]:
+    """A member's hashed email (if any) and its whole identity, for :func:`member_labels`."""
     emails = sorted(value for kind, value in member if kind == "hashedEmail")
-    return emails[0] if emails else "|".join(f"{kind}={value}" for kind, value in sorted(member))
+    return (emails[0] if emails else None), "|".join(f"{kind}={value}" for kind, value in sorted(member))

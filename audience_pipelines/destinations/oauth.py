@@ -1,17 +1,21 @@
-"""OAuth2 for Google Ads: the refresh-token grant, with the access token cached until shortly before expiry."""
+"""OAuth2 refresh-token grant shared by destinations that use one (Google Ads, LinkedIn).
+
+The access token is cached until shortly before it expires; every token is handed to ``remember`` so the
+API client masks it too. A refusal from the token endpoint is an authentication failure naming the three
+variables (never their values).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.google_ads.errors import json_object
-from audience_pipelines.destinations.google_ads.settings import GoogleAdsConfig
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier, json_object
 from audience_pipelines.destinations.kit import DestinationError, FailureKind
-from audience_pipelines.destinations.settings import read_env
+from audience_pipelines.destinations.settings import DestinationConfig, read_env
 
 #: refresh this long before the token endpoint said the access token expires
 EXPIRY_MARGIN_SECONDS = 60.0
@@ -20,30 +24,33 @@ _ERROR_CODE = re.compile(r"^[a-z_]{1,40}$")
 
 
 class AccessTokens:
-    """Access tokens for one destination; ``remember`` is told every new token so it can be masked."""
+    """Access tokens for one destination whose credentials name client_id, client_secret and refresh_token."""
 
     def __init__(
         self,
-        config: GoogleAdsConfig,
+        config: DestinationConfig,
+        token_url: str,
         *,
+        provider: str,
         log: Callable[[str], None],
         sleep: Callable[[float], None],
         clock: Callable[[], float],
         remember: Callable[[str], None],
     ) -> None:
-        names = config.credentials
+        names: Any = config.credentials  # type: ignore[attr-defined]
         self.names = names
+        self.provider = provider
         self.client_id = read_env(config.name, "client_id", names.client_id)
         self.client_secret = read_env(config.name, "client_secret", names.client_secret)
         self.refresh_token = read_env(config.name, "refresh_token", names.refresh_token)
-        self.token_url = config.resolved_token_url()
+        self.token_url = token_url
         self.clock = clock
         self.remember = remember
         self._token: str | None = None
         self._expires_at = 0.0
         self.http = HttpClient(
-            self.token_url,
-            platform=f"google_ads '{config.name}' OAuth",
+            token_url,
+            platform=f"{config.type} '{config.name}' OAuth",  # type: ignore[attr-defined]
             classify=self._classify,
             secrets=self.secrets(),
             retry=RetryPolicy.from_settings(config.retry),
@@ -67,6 +74,7 @@ class AccessTokens:
         self._token = None
 
     def refresh(self) -> None:
+        """POST the refresh-token grant as a form; the answer is ``{"access_token", "expires_in", ...}``."""
         form = {
             "grant_type": "refresh_token",
             "client_id": self.client_id,
@@ -92,10 +100,11 @@ class AccessTokens:
             body = {}
         code = body.get("error") if isinstance(body, dict) else None
         code = code if isinstance(code, str) and _ERROR_CODE.match(code) else "refused"
+        reason = "the refresh token has expired or was revoked; " if code == "invalid_grant" else ""
         names = self.names
         return DestinationError(
             FailureKind.AUTHENTICATION,
-            f"Google OAuth refused the refresh token ({code}, HTTP {response.status_code}): renew "
+            f"{self.provider} OAuth refused the refresh token ({code}, HTTP {response.status_code}): {reason}renew "
             f"${names.refresh_token}, or check ${names.client_id} and ${names.client_secret}",
             status=response.status_code,
             code=code,
