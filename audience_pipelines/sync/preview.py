@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,7 +170,7 @@ def _preview_adds(
         return
     if events:
         transitions = {m.member_key: m.transition or plan.snapshot.partition_key for m in pending}
-        batch = event_batch(sync, sync.added_event, prepared.members, transitions, 0)
+        batch = event_batch(sync, sync.added_event, prepared.members, transitions, int(time.time()))
         _add_events(preview, client, batch, validate)
     else:
         batch = member_batch(sync, "add", prepared.members, prepared.fingerprints, plan.snapshot.partition_key)
@@ -189,7 +190,8 @@ def _preview_removes(
     members = removal_members(pending)
     if events:
         transitions = {m.member_key: m.transition or plan.snapshot.partition_key for m in pending}
-        _add_events(preview, client, event_batch(sync, sync.removed_event, members, transitions, 0), validate)
+        sent_at = int(time.time())
+        _add_events(preview, client, event_batch(sync, sync.removed_event, members, transitions, sent_at), validate)
     else:
         fingerprints = {m.member_key: m.source_fingerprint for m in pending}
         _add_members(

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from audience_pipelines.destinations.kit import ContractCase, DestinationType
 from audience_pipelines.destinations.registry import DESTINATION_TYPES
+from audience_pipelines.sync.preview import preview_sync
 from audience_pipelines.sync.service import RunSummary
 from audience_pipelines.warehouse import SCHEMA
 from audience_pipelines_tests.conftest import PROJECT_DIR
@@ -143,6 +144,17 @@ def test_no_secret_reaches_logs_errors_or_history(world: ContractWorld) -> None:
         history = conn.execute(sa.text(f"select * from {SCHEMA}.sync_runs")).all()
         rejections = conn.execute(sa.text(f"select * from {SCHEMA}.sync_rejections")).all()
     text = "\n".join([*world.logs, str(ok.message), str(failed.message), repr(history), repr(rejections)])
+    for secret in world.fake.secrets():
+        assert secret not in text
+
+
+def test_preview_builds_the_first_requests_without_sending_or_leaking(world: ContractWorld) -> None:
+    world.members_on(1, range(1, 6))
+    lines = list(preview_sync(world.engine, world.config, SYNC, limit=2).json_lines())
+    assert lines and {line["operation"] for line in lines} == {"add" if world.case.sync_type == "list" else "events"}
+    assert all(line["destination_type"] == world.kind.name and line["body"] for line in lines)
+    assert world.fake.rows_received() == 0 and set(world.ledger()) == set(), "nothing sent, nothing recorded"
+    text = json.dumps(lines)
     for secret in world.fake.secrets():
         assert secret not in text
 

@@ -7,7 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from audience_pipelines.destinations.google_ads import GOOGLE_ADS
+from audience_pipelines.destinations.linkedin import LINKEDIN
 from audience_pipelines.destinations.meta import META_CUSTOM_AUDIENCES
+from audience_pipelines.destinations.tiktok import TIKTOK_AUDIENCES
 from audience_pipelines.sync.lifecycle import LifecycleError, delete_list, relink_sync, unlink_sync
 from audience_pipelines.warehouse import SCHEMA
 from audience_pipelines.warehouse.ledger import ledger_members
@@ -56,7 +58,7 @@ def test_delete_list_says_so_where_the_platform_cannot_delete(world):
     assert world.receiver.member_keys(LIST) == {"u1"}
 
 
-@pytest.fixture(params=[META_CUSTOM_AUDIENCES, GOOGLE_ADS], ids=lambda kind: kind.name)
+@pytest.fixture(params=[META_CUSTOM_AUDIENCES, GOOGLE_ADS, TIKTOK_AUDIENCES, LINKEDIN], ids=lambda kind: kind.name)
 def platform(request, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[ContractWorld]:
     kind = request.param
     with kind.fake.for_tests() as fake:
