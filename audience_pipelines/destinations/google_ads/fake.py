@@ -23,7 +23,8 @@ from typing import Any, ClassVar, Self
 
 from audience_pipelines.destinations.google_ads import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.server import FORM_CONTENT_TYPE, BodyError, FakeServer, Request, Response, member_labels
+from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, sandbox_credentials
+from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response, member_labels
 
 CUSTOMER_ID = "1234567890"
 SANDBOX_PREFIX = "AUDIENCE_PIPELINES_GOOGLE_ADS_"
@@ -118,14 +119,17 @@ class FakeGoogleAds(FakeServer):
         self.customer_id = customer_id
         self.login_customer_id = login_customer_id
         self.env_prefix = env_prefix
-        self.token_lifetime = token_lifetime
         self.page_size = page_size
         self.polls_to_finish = polls_to_finish
         self._clock = clock
         self._ids = itertools.count(1_000_001)
-        self._tokens: dict[str, float] = {}
-        self._issued: list[str] = []
-        self._revoked = False
+        self.tokens = FakeTokenEndpoint(
+            self.credentials,
+            lifetime=token_lifetime,
+            token_prefix="ya29.fake-",
+            clock=clock,
+            answer={"scope": SCOPE, "token_type": "Bearer"},
+        )
         self._terms_accepted = True
         self._lists: dict[int, _UserList] = {}
         self._jobs: dict[int, _Job] = {}
@@ -135,7 +139,6 @@ class FakeGoogleAds(FakeServer):
         self._member_delays: list[float] = []
         self._rows_received = 0
         self._largest_request = 0
-        self.token_requests = 0
 
     # ------------------------------------------------------------------ contract fake
 
@@ -145,12 +148,7 @@ class FakeGoogleAds(FakeServer):
 
     @classmethod
     def for_sandbox(cls) -> Self:
-        values = {}
-        for name in CREDENTIALS:
-            variable = SANDBOX_PREFIX + name.upper()
-            os.environ.setdefault(variable, f"sandbox-{name.replace('_', '-')}-{secrets.token_urlsafe(12)}")
-            values[name] = os.environ[variable]
-        fake = cls(values, env_prefix=SANDBOX_PREFIX).start()
+        fake = cls(sandbox_credentials(SANDBOX_PREFIX, CREDENTIALS), env_prefix=SANDBOX_PREFIX).start()
         os.environ[cls.url_env] = fake.base_url
         return fake
 
@@ -166,7 +164,7 @@ class FakeGoogleAds(FakeServer):
 
     def secrets(self) -> list[str]:
         with self._lock:
-            return [self.credentials[name] for name in CREDENTIALS] + list(self._issued)
+            return [self.credentials[name] for name in CREDENTIALS] + list(self.tokens.issued)
 
     def held(self, config: DestinationConfig, list_id: str | None, sync: str) -> set[str]:
         if list_id is None:
@@ -175,6 +173,11 @@ class FakeGoogleAds(FakeServer):
             user_list = self._lists.get(int(list_id.rsplit("/", 1)[-1]))
             members = user_list.members if user_list else {}
             return member_labels(_label_pair(member) for member in members)
+
+    @property
+    def token_requests(self) -> int:
+        """Grants asked of the token endpoint so far."""
+        return self.tokens.requests
 
     def rows_received(self) -> int:
         with self._lock:
@@ -191,9 +194,7 @@ class FakeGoogleAds(FakeServer):
         return seconds
 
     def revoke_credentials(self) -> None:
-        with self._lock:
-            self._revoked = True
-            self._tokens.clear()
+        self.tokens.revoke()
 
     def slow_down(self, seconds: float, times: int) -> None:
         with self._lock:
@@ -203,8 +204,7 @@ class FakeGoogleAds(FakeServer):
 
     def expire_tokens(self) -> None:
         """Every access token issued so far stops working (the refresh token still works)."""
-        with self._lock:
-            self._tokens.clear()
+        self.tokens.expire()
 
     def fail_next_job(self, reason: str = "UNKNOWN") -> None:
         """The next job that is run ends FAILED with ``failure_reason``."""
@@ -257,7 +257,7 @@ class FakeGoogleAds(FakeServer):
 
     def handle(self, request: Request) -> Response:
         if request.path == "/token":
-            return self._token(request)
+            return self.tokens.grant(request)
         route = _ROUTE.match(request.path)
         if route is None:
             return Response(404, rules.status_body(404, "Requested entity was not found."))
@@ -288,35 +288,10 @@ class FakeGoogleAds(FakeServer):
             return self._run(version, job, rules.strict(body, rules.RUN_JOB))
         return self._add_operations(version, job, rules.strict(body, rules.ADD_OPERATIONS))
 
-    def _token(self, request: Request) -> Response:
-        if request.method != "POST" or request.content_type != FORM_CONTENT_TYPE:
-            return Response(400, {"error": "invalid_request", "error_description": "POST a form."})
-        try:
-            form = request.form()
-        except BodyError:
-            return Response(400, {"error": "invalid_request", "error_description": "Bad form body."})
-        with self._lock:
-            self.token_requests += 1
-            if form.get("grant_type") != "refresh_token":
-                return Response(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type."})
-            client_ok = form.get("client_id") == self.credentials["client_id"]
-            if not client_ok or form.get("client_secret") != self.credentials["client_secret"]:
-                return Response(401, {"error": "invalid_client", "error_description": "Unauthorized"})
-            if self._revoked or form.get("refresh_token") != self.credentials["refresh_token"]:
-                return Response(400, {"error": "invalid_grant", "error_description": "Bad Request"})
-            token = "ya29.fake-" + secrets.token_urlsafe(24)
-            self._tokens[token] = self._clock() + self.token_lifetime
-            self._issued.append(token)
-        answer = {"access_token": token, "expires_in": self.token_lifetime, "scope": SCOPE, "token_type": "Bearer"}
-        return Response(200, answer)
-
     def _authorize(self, request: Request, version: str, customer: str) -> None:
-        scheme, _, token = (request.header("authorization") or "").partition(" ")
-        with self._lock:
-            expiry = self._tokens.get(token) if scheme == "Bearer" else None
-            live = expiry is not None and self._clock() < expiry
-        if not live:
-            code = "OAUTH_TOKEN_EXPIRED" if expiry is not None else "OAUTH_TOKEN_INVALID"
+        state = self.tokens.state(request.header("authorization"))
+        if state != "live":
+            code = "OAUTH_TOKEN_EXPIRED" if state == "expired" else "OAUTH_TOKEN_INVALID"
             message = "Request had invalid authentication credentials."
             raise rules.ads_error(401, version, [rules.failure("authenticationError", code, message)], message)
         if request.header("developer-token") != self.credentials["developer_token"]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,8 @@ from typing import Any, ClassVar, Self
 
 from audience_pipelines.destinations.linkedin import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.server import FORM_CONTENT_TYPE, BodyError, FakeServer, Request, Response, member_labels
+from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, sandbox_credentials
+from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response, member_labels
 
 AD_ACCOUNT = "508123456"
 SOURCE_PLATFORM = "AUDIENCE_PIPELINES"
@@ -70,20 +70,22 @@ class FakeLinkedIn(FakeServer):
         self.credentials = dict(credentials or TEST_CREDENTIALS)
         self.ad_account = ad_account
         self.env_prefix = env_prefix
-        self.token_lifetime = token_lifetime
         self.active_versions = active_versions
         self.max_elements = max_elements
         self._clock = clock
         self._ids = itertools.count(7_000_001)
-        self._tokens: dict[str, float] = {}
-        self._issued: list[str] = []
-        self._revoked = False
+        self.tokens = FakeTokenEndpoint(
+            self.credentials,
+            lifetime=token_lifetime,
+            token_prefix="AQV-fake-",
+            clock=clock,
+            answer={"refresh_token_expires_in": 31_535_999, "scope": "rw_dmp_segments"},
+        )
         self._segments: dict[int, _Segment] = {}
         self._throttles = 0
         self._member_delays: list[float] = []
         self._rows_received = 0
         self._largest_request = 0
-        self.token_requests = 0
 
     @property
     def account_urn(self) -> str:
@@ -97,12 +99,7 @@ class FakeLinkedIn(FakeServer):
 
     @classmethod
     def for_sandbox(cls) -> Self:
-        values = {}
-        for name in CREDENTIALS:
-            variable = SANDBOX_PREFIX + name.upper()
-            os.environ.setdefault(variable, f"sandbox-{name.replace('_', '-')}-{secrets.token_urlsafe(12)}")
-            values[name] = os.environ[variable]
-        fake = cls(values, env_prefix=SANDBOX_PREFIX).start()
+        fake = cls(sandbox_credentials(SANDBOX_PREFIX, CREDENTIALS), env_prefix=SANDBOX_PREFIX).start()
         os.environ[cls.url_env] = fake.base_url
         return fake
 
@@ -122,7 +119,7 @@ class FakeLinkedIn(FakeServer):
 
     def secrets(self) -> list[str]:
         with self._lock:
-            return [self.credentials[name] for name in CREDENTIALS] + list(self._issued)
+            return [self.credentials[name] for name in CREDENTIALS] + list(self.tokens.issued)
 
     def held(self, config: DestinationConfig, list_id: str | None, sync: str) -> set[str]:
         """Each member's SHA256_EMAIL, or all its ids when it has none (one label per member)."""
@@ -131,6 +128,11 @@ class FakeLinkedIn(FakeServer):
         with self._lock:
             segment = self._segments.get(int(list_id.rsplit(":", 1)[-1]))
             return member_labels(_label_pair(member) for member in (segment.members if segment else {}))
+
+    @property
+    def token_requests(self) -> int:
+        """Grants asked of the token endpoint so far."""
+        return self.tokens.requests
 
     def rows_received(self) -> int:
         with self._lock:
@@ -147,9 +149,7 @@ class FakeLinkedIn(FakeServer):
         return None
 
     def revoke_credentials(self) -> None:
-        with self._lock:
-            self._revoked = True
-            self._tokens.clear()
+        self.tokens.revoke()
 
     def slow_down(self, seconds: float, times: int) -> None:
         with self._lock:
@@ -159,8 +159,7 @@ class FakeLinkedIn(FakeServer):
 
     def expire_tokens(self) -> None:
         """Every access token issued so far stops working (the refresh token still works)."""
-        with self._lock:
-            self._tokens.clear()
+        self.tokens.expire()
 
     def add_segment(self, name: str, *, segment_type: str = "USER", source_platform: str = SOURCE_PLATFORM) -> str:
         """Create a segment directly (``sourceSegmentId`` = name); returns its id."""
@@ -192,7 +191,7 @@ class FakeLinkedIn(FakeServer):
 
     def handle(self, request: Request) -> Response:
         if request.path == TOKEN_PATH:
-            return self._token(request)
+            return self.tokens.grant(request)
         if not request.path.startswith("/rest/"):
             return Response(404, rules.error_body(404, "NOT_FOUND", "No such resource."))
         try:
@@ -226,42 +225,10 @@ class FakeLinkedIn(FakeServer):
             return Response(204)
         raise rules.ApiError(405, "METHOD_NOT_ALLOWED", "Method not allowed.")
 
-    def _token(self, request: Request) -> Response:
-        if request.method != "POST" or request.content_type != FORM_CONTENT_TYPE:
-            return Response(400, {"error": "invalid_request", "error_description": "POST a form."})
-        try:
-            form = request.form()
-        except BodyError:
-            return Response(400, {"error": "invalid_request", "error_description": "Bad form body."})
-        with self._lock:
-            self.token_requests += 1
-            if form.get("grant_type") != "refresh_token":
-                return Response(400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant."})
-            client_ok = form.get("client_id") == self.credentials["client_id"]
-            if not client_ok or form.get("client_secret") != self.credentials["client_secret"]:
-                return Response(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
-            if self._revoked or form.get("refresh_token") != self.credentials["refresh_token"]:
-                description = "The provided authorization grant or refresh token is invalid, expired or revoked"
-                return Response(400, {"error": "invalid_grant", "error_description": description})
-            token = "AQV-fake-" + secrets.token_urlsafe(24)
-            self._tokens[token] = self._clock() + self.token_lifetime
-            self._issued.append(token)
-        answer = {
-            "access_token": token,
-            "expires_in": self.token_lifetime,
-            "refresh_token": form["refresh_token"],
-            "refresh_token_expires_in": 31_535_999,
-            "scope": "rw_dmp_segments",
-        }
-        return Response(200, answer)
-
     def _authorize(self, request: Request) -> None:
-        scheme, _, token = (request.header("authorization") or "").partition(" ")
-        with self._lock:
-            expiry = self._tokens.get(token) if scheme == "Bearer" else None
-            live = expiry is not None and self._clock() < expiry
-        if not live:
-            code = "EXPIRED_ACCESS_TOKEN" if expiry is not None else "INVALID_ACCESS_TOKEN"
+        state = self.tokens.state(request.header("authorization"))
+        if state != "live":
+            code = "EXPIRED_ACCESS_TOKEN" if state == "expired" else "INVALID_ACCESS_TOKEN"
             raise rules.ApiError(401, code, "Invalid access token")
         rules.check_version(request.header("linkedin-version"), self.active_versions)
         if request.header("x-restli-protocol-version") != "2.0.0":
