@@ -73,6 +73,21 @@ class AccessTokens:
         """Forget the cached token (the API refused it)."""
         self._token = None
 
+    def request(
+        self, api: HttpClient, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """One call to ``api`` with a current access token; a 401 refreshes the token and tries once more."""
+        for attempt in (1, 2):
+            sent = {**(headers or {}), "Authorization": f"Bearer {self.current()}"}
+            try:
+                return api.request(method, path, headers=sent, **kwargs)
+            except DestinationError as error:
+                if error.status != 401 or attempt == 2:
+                    raise
+                api.log(f"{api.platform}: access token refused (HTTP 401); refreshing it once")
+                self.invalidate()
+        raise AssertionError("unreachable")
+
     def refresh(self) -> None:
         """POST the refresh-token grant as a form; the answer is ``{"access_token", "expires_in", ...}``."""
         form = {

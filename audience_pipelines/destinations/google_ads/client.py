@@ -304,19 +304,8 @@ class GoogleAdsClient:
 
     def _send(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One API call with a fresh access token; a 401 refreshes the token and tries once more."""
-        data = json.dumps(body, separators=(",", ":"))
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {self.tokens.current()}"}
-            try:
-                response = self.http.request(method, path, data=data, headers=headers)
-            except DestinationError as error:
-                if error.status != 401 or attempt == 2:
-                    raise
-                self.log(f"{self._platform}: access token refused (HTTP 401); refreshing it once")
-                self.tokens.invalidate()
-                continue
-            return json_object(response, self._platform)
-        raise AssertionError("unreachable")
+        response = self.tokens.request(self.http, method, path, data=json.dumps(body, separators=(",", ":")))
+        return json_object(response, self._platform)
 
     def _remember(self, token: str) -> None:
         self.http.secrets.append(token)  # tokens are first fetched after __init__

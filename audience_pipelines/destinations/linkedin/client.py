@@ -210,16 +210,7 @@ class LinkedInClient:
         if body is not None:
             extra["data"] = json.dumps(body, separators=(",", ":"))
             headers = {"Content-Type": "application/json", **(headers or {})}
-        for attempt in (1, 2):
-            sent = {**(headers or {}), "Authorization": f"Bearer {self.tokens.current()}"}
-            try:
-                return self.http.request(method, path, headers=sent, **extra)
-            except DestinationError as error:
-                if error.status != 401 or attempt == 2:
-                    raise
-                self.log(f"{self._platform}: access token refused (HTTP 401); refreshing it once")
-                self.tokens.invalidate()
-        raise AssertionError("unreachable")
+        return self.tokens.request(self.http, method, path, headers=headers, **extra)
 
     def _remember(self, token: str) -> None:
         self.http.secrets.append(token)  # tokens are first fetched after __init__
