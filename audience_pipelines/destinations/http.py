@@ -96,6 +96,38 @@ def default_classifier(response: requests.Response) -> DestinationError | None:
     return DestinationError(FailureKind.PERMANENT, f"HTTP {status}: {detail}", status=status)
 
 
+class RateLimiter:
+    """Client-side pacing to a platform's documented limit: at most ``rate`` requests per ``per`` seconds,
+    with bursts up to ``burst``, so a big sync does not live on 429s. Waits go through the injected sleep."""
+
+    def __init__(
+        self,
+        rate: float,
+        per: float = 1.0,
+        *,
+        burst: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = per / rate
+        self.capacity = float(burst or max(1, int(rate)))
+        self.tokens = self.capacity
+        self.clock = clock
+        self.updated = clock()
+
+    def wait_time(self) -> float:
+        """Seconds to wait before the next request may go (taking its slot)."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) / self.interval)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        wait = (1 - self.tokens) * self.interval
+        self.tokens = 0.0
+        self.updated = now + wait
+        return wait
+
+
 class HttpClient:
     """Sends requests to one platform with retries; every message it produces has secrets masked."""
 
@@ -111,8 +143,10 @@ class HttpClient:
         timeout: tuple[float, float] = (5.0, 60.0),
         log: Callable[[str], None] = lambda message: None,
         sleep: Callable[[float], None] = time.sleep,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.rate_limiter = rate_limiter
         self.platform = platform
         self.classify = classify
         self.secrets = [s for s in secrets if s]
@@ -172,6 +206,8 @@ class HttpClient:
         raise AssertionError("unreachable")
 
     def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response | DestinationError:
+        if self.rate_limiter is not None and (pause := self.rate_limiter.wait_time()) > 0:
+            self.sleep(pause)
         self.requests_sent += 1
         try:
             response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
