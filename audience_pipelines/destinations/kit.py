@@ -310,6 +310,8 @@ class ContractCase:
     sync_type: SyncType
     identifiers: Mapping[str, str]
     settings: Mapping[str, Any] = field(default_factory=dict)
+    #: audience trait -> destination property written to the profile (the suite's trait is ``lifetime_value``)
+    fields: Mapping[str, str] = field(default_factory=dict)
     batch_setting: str = "batch_size"
     match_field: str | None = None
 

@@ -188,6 +188,15 @@ PLATFORMS: Mapping[str, PlatformRules] = MappingProxyType(
         # Your own signed webhook (ref §10): normalized values, nothing hashed, phones in E.164; any surviving
         # identifier is worth sending, since the receiver decides what to do with it.
         "webhook": _rules("webhook", hashed=set(), phone_format="e164", match_keys=[{i} for i in I]),
+        # CRM and email platforms (ref §5-9) match people by raw, normalized values: nothing is hashed, phones
+        # are E.164. Email matches everywhere; phone and external id where the platform keys profiles by them.
+        "klaviyo": _rules(
+            "klaviyo", hashed=set(), phone_format="e164", match_keys=[{I.EMAIL}, {I.PHONE}, {I.EXTERNAL_ID}]
+        ),
+        "hubspot": _rules("hubspot", hashed=set(), phone_format="e164", match_keys=[{I.EMAIL}]),
+        "salesforce": _rules("salesforce", hashed=set(), phone_format="e164", match_keys=[{I.EMAIL}]),
+        "braze": _rules("braze", hashed=set(), phone_format="e164", match_keys=[{I.EXTERNAL_ID}, {I.EMAIL}, {I.PHONE}]),
+        "mailchimp": _rules("mailchimp", hashed=set(), phone_format="e164", match_keys=[{I.EMAIL}]),
     }
 )
 

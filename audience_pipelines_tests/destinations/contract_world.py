@@ -22,7 +22,7 @@ from audience_pipelines.warehouse.ledger import ledger_fields
 COLUMNS = ("email", "phone", "first_name", "last_name", "country", "zip", "external_id", "ga_client_id", "fbp")
 AUDIENCE_SQL = """
     select 'p' || p.n as member_key, p.email, p.phone, p.first_name, p.last_name, p.country, p.zip,
-           p.external_id, p.ga_client_id, p.fbp
+           p.external_id, p.ga_client_id, p.fbp, p.lifetime_value
     from contract.people p join contract.membership m using (n)
     where m.day = cast(:window_start as date)
 """
@@ -47,6 +47,7 @@ def person(n: int) -> dict[str, Any]:
         "external_id": f"crm-{n}",
         "ga_client_id": f"{1000000 + n}.1700000000",
         "fbp": f"fb.1.1700000000000.{1000000 + n}",
+        "lifetime_value": 10 * n,
     }
 
 
@@ -54,7 +55,7 @@ def prepare_tables(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("drop schema if exists contract cascade; create schema contract"))
         columns = ", ".join(f"{c} text" for c in COLUMNS)
-        conn.execute(sa.text(f"create table contract.people (n int primary key, {columns})"))
+        conn.execute(sa.text(f"create table contract.people (n int primary key, {columns}, lifetime_value int)"))
         conn.execute(sa.text("create table contract.membership (day date, n int)"))
 
 
@@ -73,6 +74,7 @@ def project_dict(kind: DestinationType, case: ContractCase, fake: ContractFake, 
         "type": case.sync_type,
         "mode": mode,
         "identifiers": dict(case.identifiers),
+        "fields": dict(case.fields),
         "max_exit_ratio": 1.0,
         "min_size": 0,
     }
@@ -86,6 +88,7 @@ def project_dict(kind: DestinationType, case: ContractCase, fake: ContractFake, 
         "start": "2026-06-01",
         "sql": AUDIENCE_SQL,
         "identifiers": list(COLUMNS),
+        "traits": ["lifetime_value"],
         "min_size": 0,
     }
     return {"audiences": [audience], "destinations": [destination_body(kind, case, fake)], "syncs": [sync]}
@@ -115,8 +118,8 @@ class ContractWorld:
         with self.engine.begin() as conn:
             if members:
                 people = [person(m) for m in members]
-                columns = ", ".join(("n", *COLUMNS))
-                values = ", ".join(f":{c}" for c in ("n", *COLUMNS))
+                columns = ", ".join(("n", *COLUMNS, "lifetime_value"))
+                values = ", ".join(f":{c}" for c in ("n", *COLUMNS, "lifetime_value"))
                 conn.execute(
                     sa.text(f"insert into contract.people ({columns}) values ({values}) on conflict do nothing"), people
                 )
@@ -147,6 +150,14 @@ class ContractWorld:
             log=log or self.logs.append,
             sleep=self.sleeps.append,
         )
+
+    def change_trait(self, members: Iterable[int], value: int) -> None:
+        """Give ``members`` a new lifetime_value in the source (the next snapshot carries it)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.text("update contract.people set lifetime_value = :v where n = any(:ns)"),
+                {"v": value, "ns": list(members)},
+            )
 
     def ledger(self) -> dict[str, dict[str, str]]:
         """member key -> fields as sent, for the members the ledger holds as sent."""
