@@ -68,7 +68,7 @@ class ProjectConfig(StrictModel):
                     f"{sync.type} sync (supports: {', '.join(sorted(kind.capabilities))})"
                 )
             if kind.check_sync is not None:
-                problems.extend(kind.check_sync(sync.identifiers, destination))
+                problems.extend(kind.check_sync(sync.identifiers, destination, sync.fields))
             allowed = kind.fields
             unknown = [f for f in [*sync.identifiers.values(), *sync.fields.values()] if allowed and f not in allowed]
             if unknown:

@@ -338,8 +338,8 @@ class DestinationType:
     list_noun: str = "list"
     #: defaults for the fields of a sync to this type that the sync does not set (e.g. TikTok's min_size)
     sync_defaults: Mapping[str, Any] = field(default_factory=dict)
-    #: extra checks of a sync against this type: (identifiers mapping, destination config) -> problems
-    check_sync: Callable[[Mapping[str, str], DestinationConfig], list[str]] | None = None
+    #: extra checks of a sync against this type: (identifiers, destination config, fields) -> problems
+    check_sync: Callable[[Mapping[str, str], DestinationConfig, Mapping[str, str]], list[str]] | None = None
 
     def __post_init__(self) -> None:
         literal = self.config.model_fields["type"].annotation

@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from audience_pipelines.destinations.braze import BRAZE
 from audience_pipelines.destinations.ga4 import GA4
 from audience_pipelines.destinations.google_ads import GOOGLE_ADS
 from audience_pipelines.destinations.kit import ContractFake, DestinationClient, DestinationType
+from audience_pipelines.destinations.klaviyo import KLAVIYO
 from audience_pipelines.destinations.linkedin import LINKEDIN
 from audience_pipelines.destinations.meta import META_CONVERSIONS, META_CUSTOM_AUDIENCES
 from audience_pipelines.destinations.settings import DestinationConfig
@@ -27,6 +29,8 @@ DESTINATION_TYPES: tuple[DestinationType, ...] = (
     TIKTOK_AUDIENCES,
     TIKTOK_EVENTS,
     LINKEDIN,
+    KLAVIYO,
+    BRAZE,
 )
 
 _BY_NAME = {destination.name: destination for destination in DESTINATION_TYPES}

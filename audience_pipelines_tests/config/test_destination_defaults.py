@@ -51,3 +51,21 @@ def test_a_phone_format_setting_reaches_the_identity_rules():
     digits = project({"identifiers": both}, {"phone_format": "digits_with_country_code"}).destination("tiktok")
     assert kind.identity_rules(default).phone_format == "e164"
     assert kind.identity_rules(digits).phone_format == "digits_with_country_code"
+
+
+def test_a_property_the_destination_cannot_take_is_a_config_error_naming_the_field():
+    body = {
+        "audiences": [
+            {"name": "people", "type": "dynamic", "refresh": "daily", "window": "1d", "start": "2026-06-01",
+             "sql": "select 'a' as member_key, '' as email, 1 as ltv where :window_start < :window_end",
+             "identifiers": ["email"], "traits": ["ltv"]}
+        ],
+        "destinations": [{"name": "crm", "type": "klaviyo", "credentials": {"api_key": "KLAVIYO_KEY"}}],
+        "syncs": [{"name": "to_crm", "audience": "people", "destination": "crm", "type": "list",
+                   "target": {"name": "people"}, "identifiers": {"email": "email"}, "fields": {"ltv": "$value"}}],
+    }  # fmt: skip
+    with pytest.raises(ValidationError) as caught:
+        ProjectConfig.model_validate(body)
+    assert "sync 'to_crm' (item 1)" in str(caught.value) and "fields.ltv" in str(caught.value)
+    body["syncs"][0]["fields"] = {"ltv": "lifetime_value"}
+    assert ProjectConfig.model_validate(body).sync("to_crm").fields == {"ltv": "lifetime_value"}

@@ -37,11 +37,27 @@ CASES = [(kind, case) for kind in DESTINATION_TYPES for case in kind.contracts]
 IDS = [f"{kind.name}-{case.sync_type}" for kind, case in CASES]
 
 
+FIELD_CASES = [(kind, case) for kind, case in CASES if case.fields]
+
+
 @pytest.fixture(params=CASES, ids=IDS)
 def world(
     request: pytest.FixtureRequest, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ContractWorld]:
-    kind, case = request.param
+    yield from _world(*request.param, clean_warehouse, monkeypatch)
+
+
+@pytest.fixture(params=FIELD_CASES, ids=[f"{kind.name}-{case.sync_type}" for kind, case in FIELD_CASES])
+def fields_world(
+    request: pytest.FixtureRequest, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ContractWorld]:
+    """Only the destinations whose contract case maps the trait to a profile property."""
+    yield from _world(*request.param, clean_warehouse, monkeypatch)
+
+
+def _world(
+    kind: DestinationType, case: ContractCase, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ContractWorld]:
     fake = kind.fake.for_tests()
     fake.start()
     for name, value in fake.environment().items():
@@ -157,6 +173,21 @@ def test_preview_builds_the_first_requests_without_sending_or_leaking(world: Con
     text = json.dumps(lines)
     for secret in world.fake.secrets():
         assert secret not in text
+
+
+def test_a_trait_change_resends_only_the_members_it_changed(fields_world: ContractWorld) -> None:
+    world = fields_world
+    members = world.members_on(1, range(1, 7))
+    assert_acknowledged(world.sync())
+    [(trait, prop)] = world.case.fields.items()
+    world.change_trait([2, 5], 999)
+    world.members_on(2, range(1, 7))
+    summary = world.sync()
+    assert_acknowledged(summary)
+    assert (summary.counts.planned_adds, summary.counts.sent) == (2, 2), "only the two changed members"
+    ledger = world.ledger()
+    assert set(ledger) == members and ledger["p2"][prop] == ledger["p5"][prop] == "999"
+    assert ledger["p1"][prop] == "10", f"{trait} unchanged for the others"
 
 
 KILLED_RUN = """

@@ -83,7 +83,7 @@ TIKTOK_AUDIENCES = DestinationType(
     fields=AUDIENCE_FIELDS,
     list_noun="custom audience",
     sync_defaults={"min_size": DEFAULT_MIN_SIZE, "cooldown": f"{DEFAULT_MANUAL_COOLDOWN_MINUTES}m"},
-    check_sync=lambda identifiers, destination: check_sync(identifiers, destination.settings.calculate_type),
+    check_sync=lambda identifiers, destination, fields: check_sync(identifiers, destination.settings.calculate_type),
 )
 
 TIKTOK_EVENTS = DestinationType(

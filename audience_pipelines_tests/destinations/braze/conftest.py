@@ -1,0 +1,66 @@
+"""Fixtures for the Braze tests: the strict fake on 127.0.0.1 and clients pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from audience_pipelines.destinations.braze import BrazeClient, BrazeConfig, FakeBraze
+from audience_pipelines.destinations.kit import Batch, OutboundMember
+
+ClientFactory = Callable[..., BrazeClient]
+
+
+def member(key: str, email: str | None = None, **fields: str) -> OutboundMember:
+    return OutboundMember(key, {**({"email": email} if email else {}), **fields})
+
+
+def batch(*members: OutboundMember, batch_id: str = "b1") -> Batch:
+    return Batch(batch_id=batch_id, members=members, sync="vip", audience="vip")
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBraze]:
+    server = FakeBraze.for_tests()
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
+    with server:
+        yield server
+    assert server.internal_errors == []
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def make_config(fake: FakeBraze) -> Callable[..., BrazeConfig]:
+    def build(**settings: Any) -> BrazeConfig:
+        body = fake.destination("braze")
+        retry = {"max_attempts": 6, "base_delay_seconds": 1.0, "read_timeout_seconds": 5}
+        body["settings"] = {**body["settings"], **settings}
+        return BrazeConfig.model_validate({"name": "bz", "type": "braze", "retry": retry, **body})
+
+    return build
+
+
+@pytest.fixture
+def make_client(make_config: Callable[..., BrazeConfig], sleeps: list[float]) -> Iterator[ClientFactory]:
+    clients: list[BrazeClient] = []
+
+    def build(**settings: Any) -> BrazeClient:
+        client = BrazeClient(make_config(**settings), sleep=sleeps.append)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> BrazeClient:
+    return make_client()
