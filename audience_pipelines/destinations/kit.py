@@ -298,6 +298,15 @@ class ContractFake(Protocol):
         ...
 
 
+@runtime_checkable
+class ProfileFake(Protocol):
+    """A fake of a platform that keeps profiles with properties (CRM and email destinations)."""
+
+    def profile_value(self, email: str, name: str) -> object | None:
+        """The value of property ``name`` on the profile with this (normalized) email, or None."""
+        ...
+
+
 @dataclass(frozen=True)
 class ContractCase:
     """How the contract suite syncs to one destination type.

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from audience_pipelines.destinations.kit import ContractCase, DestinationType
+from audience_pipelines.destinations.kit import ContractCase, DestinationType, ProfileFake
 from audience_pipelines.destinations.registry import DESTINATION_TYPES
 from audience_pipelines.sync.preview import preview_sync
 from audience_pipelines.sync.service import RunSummary
@@ -188,6 +188,10 @@ def test_a_trait_change_resends_only_the_members_it_changed(fields_world: Contra
     ledger = world.ledger()
     assert set(ledger) == members and ledger["p2"][prop] == ledger["p5"][prop] == "999"
     assert ledger["p1"][prop] == "10", f"{trait} unchanged for the others"
+    assert isinstance(world.fake, ProfileFake), "a destination that writes profile properties shows them"
+    email = next(iter(world.case.identifiers.values()))
+    assert str(world.fake.profile_value(ledger["p2"][email], prop)) == "999"
+    assert str(world.fake.profile_value(ledger["p1"][email], prop)) == "10"
 
 
 KILLED_RUN = """

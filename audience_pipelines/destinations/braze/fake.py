@@ -118,6 +118,11 @@ class FakeBraze(FakeServer):
             number = self._index[identifier].get(value)
             return copy.deepcopy(self._profiles[number]) if number is not None else None
 
+    def profile_value(self, email: str, name: str) -> object | None:
+        """A custom attribute of the profile with this email (``ProfileFake``)."""
+        found = self.profile("email", email)
+        return found.get(name) if found else None
+
     def profile_count(self) -> int:
         with self._lock:
             return len(self._profiles)

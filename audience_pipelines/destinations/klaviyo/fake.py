@@ -171,6 +171,13 @@ class FakeKlaviyo(FakeServer):
             found = self._index.get(("email", email))
             return json.loads(json.dumps(self._profiles[found])) if found else None
 
+    def profile_value(self, email: str, name: str) -> object | None:
+        """A profile attribute or custom property of the profile with this email (``ProfileFake``)."""
+        found = self.profile(email)
+        if not found:
+            return None
+        return found.get(name, (found.get("properties") or {}).get(name))
+
     def state(self) -> dict[str, Any]:
         with self._lock:
             return {
