@@ -12,10 +12,13 @@ from collections.abc import Callable
 from audience_pipelines.destinations.braze import BRAZE
 from audience_pipelines.destinations.ga4 import GA4
 from audience_pipelines.destinations.google_ads import GOOGLE_ADS
+from audience_pipelines.destinations.hubspot import HUBSPOT
 from audience_pipelines.destinations.kit import ContractFake, DestinationClient, DestinationType
 from audience_pipelines.destinations.klaviyo import KLAVIYO
 from audience_pipelines.destinations.linkedin import LINKEDIN
+from audience_pipelines.destinations.mailchimp import MAILCHIMP
 from audience_pipelines.destinations.meta import META_CONVERSIONS, META_CUSTOM_AUDIENCES
+from audience_pipelines.destinations.salesforce import SALESFORCE
 from audience_pipelines.destinations.settings import DestinationConfig
 from audience_pipelines.destinations.tiktok import TIKTOK_AUDIENCES, TIKTOK_EVENTS
 from audience_pipelines.destinations.webhook import WEBHOOK
@@ -30,7 +33,10 @@ DESTINATION_TYPES: tuple[DestinationType, ...] = (
     TIKTOK_EVENTS,
     LINKEDIN,
     KLAVIYO,
+    HUBSPOT,
+    SALESFORCE,
     BRAZE,
+    MAILCHIMP,
 )
 
 _BY_NAME = {destination.name: destination for destination in DESTINATION_TYPES}

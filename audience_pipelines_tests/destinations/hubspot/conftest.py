@@ -1,0 +1,69 @@
+"""Fixtures for the HubSpot tests: the strict fake on 127.0.0.1 and clients pointing at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from audience_pipelines.destinations.hubspot import FakeHubSpot, HubSpotClient, HubSpotConfig
+from audience_pipelines.destinations.kit import Batch, OutboundMember
+
+ClientFactory = Callable[..., HubSpotClient]
+
+
+def member(key: str, email: str | None, **properties: str) -> OutboundMember:
+    return OutboundMember(key, {**({"email": email} if email else {}), **properties})
+
+
+def batch(*members: OutboundMember, batch_id: str = "b1") -> Batch:
+    return Batch(batch_id=batch_id, members=members, sync="vip", audience="vip")
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHubSpot]:
+    """A running fake whose test token is exported as CONTRACT_HUBSPOT_ACCESS_TOKEN."""
+    server = FakeHubSpot.for_tests()
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
+    with server:
+        yield server
+    assert server.internal_errors == []
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Every wait the client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
+    return []
+
+
+@pytest.fixture
+def make_config(fake: FakeHubSpot) -> Callable[..., HubSpotConfig]:
+    def build(**settings: Any) -> HubSpotConfig:
+        body = fake.destination("hubspot")
+        retry = {"max_attempts": 6, "base_delay_seconds": 1.0, "connect_timeout_seconds": 2, "read_timeout_seconds": 5}
+        body["settings"] = {**body["settings"], **settings}
+        return HubSpotConfig.model_validate({"name": "hs", "type": "hubspot", "retry": retry, **body})
+
+    return build
+
+
+@pytest.fixture
+def make_client(make_config: Callable[..., HubSpotConfig], sleeps: list[float]) -> Iterator[ClientFactory]:
+    clients: list[HubSpotClient] = []
+
+    def build(logs: list[str] | None = None, **settings: Any) -> HubSpotClient:
+        log = logs.append if logs is not None else (lambda message: None)
+        client = HubSpotClient(make_config(**settings), log=log, sleep=sleeps.append)
+        clients.append(client)
+        return client
+
+    yield build
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> HubSpotClient:
+    return make_client()
