@@ -15,12 +15,13 @@ from audience_pipelines.defs import build_definitions
 from audience_pipelines.defs.backfill import backfill_in_process, console_level
 from audience_pipelines.defs.partitions import audience_partitions
 from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
+from audience_pipelines.destinations.kit import ProfileFake
 from audience_pipelines.destinations.registry import destination_type
 from audience_pipelines.embedded import prepare_environment
 from audience_pipelines.sandbox.local import Sandbox, sandbox_syncs, start_sandbox
 from audience_pipelines.warehouse import ensure_schema, get_engine, warehouse_url
 from audience_pipelines.warehouse.diffs import diff_summaries
-from audience_pipelines.warehouse.ledger import count_identities, forget_destination_state
+from audience_pipelines.warehouse.ledger import count_identities, forget_destination_state, ledger_fields
 from audience_pipelines.warehouse.sync_runs import get_state, recent_runs
 
 
@@ -130,4 +131,21 @@ def print_sync_summary(engine: sa.Engine, config: ProjectConfig, sandbox: Sandbo
                 f"  {sync.name} ({config.destination(sync.destination).type}, {sync.type}, {sync.mode}) "
                 f"at {state.partition_key or '-'}: ledger {held}, receiver {receiver}"
                 + (same if held != members else "")
+                + (_profiles_note(conn, sandbox, config, sync) if sync.name in sandboxed else "")
             )
+
+
+def _profiles_note(conn: sa.Connection, sandbox: Sandbox, config: ProjectConfig, sync: SyncConfig) -> str:
+    """For syncs writing traits to profiles: how many of the ledger's members the fake's profiles agree with."""
+    fake = sandbox.fake_for(config.destination(sync.destination).type)
+    if not sync.fields or not isinstance(fake, ProfileFake):
+        return ""
+    email = next((field for column, field in sync.identifiers.items() if column == "email"), None)
+    if email is None:
+        return ""
+    notes = []
+    for prop in sync.fields.values():
+        rows = ledger_fields(conn, sync.name).values()  # the demo is small; never do this on a real ledger
+        agree = sum(str(fake.profile_value(f[email], prop)) == f.get(prop) for f in rows if f.get(email))
+        notes.append(f"{prop} on {agree} of {sum(1 for f in rows if f.get(email))} profiles")
+    return " (profiles hold the mapped " + ", ".join(notes) + ")"
