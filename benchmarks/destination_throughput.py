@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from audience_pipelines.config import ProjectConfig
 from audience_pipelines.destinations.kit import Batch, ListClient, ListTarget, OutboundEvent, OutboundMember, UploadJobs
 from audience_pipelines.destinations.registry import build_client, destination_type
+from audience_pipelines.identity import IdentifierType, get_platform
 from audience_pipelines.sync.service import run_sync
 from audience_pipelines.warehouse import ensure_schema, get_engine, materialize_snapshot
 from benchmarks._support import embedded_warehouse, print_table, result_line
@@ -47,7 +48,7 @@ for line in sys.stdin:
 COLUMNS = {"email": "'person.' || g || '@example.com'", "phone": "'+1 650 555 ' || lpad((g % 10000)::text, 4, '0')",
            "first_name": "'ada'", "last_name": "'lovelace' || (g % 97)", "country": "'US'", "zip": "'94043'",
            "external_id": "'crm-' || g", "ga_client_id": "(1000000 + g) || '.1700000000'",
-           "fbp": "'fb.1.1700000000000.' || g"}  # fmt: skip
+           "fbp": "'fb.1.1700000000000.' || g", "lifetime_value": "(g % 1000) * 10"}  # fmt: skip
 
 
 def project(kind_name: str, destination: dict, members: int, batch: int, extra: dict[str, str]) -> ProjectConfig:
@@ -55,14 +56,16 @@ def project(kind_name: str, destination: dict, members: int, batch: int, extra: 
     case = kind.contracts[0]
     sql = "select 'u' || g as member_key, " + ", ".join(f"{expr} as {c}" for c, expr in COLUMNS.items())
     sync = {"name": "bench_sync", "audience": "bench", "destination": "bench_destination", "type": case.sync_type,
-            "mode": "mirror", "identifiers": dict(case.identifiers), "min_size": 0}  # fmt: skip
+            "mode": "mirror", "identifiers": dict(case.identifiers), "fields": dict(case.fields),
+            "min_size": 0}  # fmt: skip
     if case.sync_type == "list":
         sync["target"] = {"name": f"bench-{uuid.uuid4().hex[:8]}"}
     settings = {**destination.get("settings", {}), **case.settings, case.batch_setting: batch, **extra}
     return ProjectConfig.model_validate(
         {
             "audiences": [{"name": "bench", "type": "dynamic", "refresh": "daily", "window": "1d",
-                           "start": "2026-06-01", "identifiers": list(COLUMNS), "min_size": 0,
+                           "start": "2026-06-01", "identifiers": [c for c in COLUMNS if c != "lifetime_value"],
+                           "traits": ["lifetime_value"], "min_size": 0,
                            "sql": f"{sql} from generate_series(1, {members}) g"}],
             "destinations": [{"name": "bench_destination", "type": kind_name, **destination, "settings": settings}],
             "syncs": [sync],
@@ -88,10 +91,18 @@ def client_only(config: ProjectConfig, members: int, batch: int) -> float:
     client = build_client(config.destinations[0])
     fields = list(case.identifiers.values())
 
+    rules = get_platform(destination_type(kind_name).identity_platform)
+    hashed = rules.hashes(IdentifierType.EMAIL)
+    email_field = case.identifiers.get("email")
+
     def values(g: int) -> dict[str, str]:
-        return {f: hashlib.sha256(f"person.{g}@example.com:{f}".encode()).hexdigest() for f in fields} | (
-            {"client_id": f"{2000000 + g}.1700000000"} if "client_id" in fields else {}
-        )
+        """What the identity layer would hand over: hashes where the platform hashes, else raw values."""
+        found = {f: hashlib.sha256(f"person.{g}@example.com:{f}".encode()).hexdigest() for f in fields}
+        if email_field and not hashed:
+            found[email_field] = f"person.{g}@example.com"
+        if "client_id" in fields:
+            found["client_id"] = f"{2000000 + g}.1700000000"
+        return found | {prop: str(g * 10) for prop in case.fields.values()}
 
     started = time.perf_counter()
     if case.sync_type == "list":
