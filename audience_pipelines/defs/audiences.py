@@ -139,9 +139,15 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
             previous,
             run_id=context.run.run_id,
         )
+        against = result.previous
+        if result.gap:
+            context.log.warning(
+                f"{name} {context.partition_key}: partitions after {against.key} were never materialized "
+                f"(the scheduler was down?); diffed against {against.key}, the newest earlier snapshot"
+            )
         context.log.info(
             f"{name} {context.partition_key}: {result.entered} entered, {result.exited} exited "
-            f"(against {previous.key if previous else 'nothing: first partition'})"
+            f"(against {against.key if against else 'nothing: first partition'})"
         )
         return dg.MaterializeResult(
             metadata={
@@ -151,7 +157,8 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
                 "entered": result.entered,
                 "exited": result.exited,
                 "exit_ratio": round(result.exit_ratio, 4),
-                "previous_partition": previous.key if previous else "",
+                "previous_partition": against.key if against else "",
+                "gap": int(result.gap),
                 "sample_entered": dg.MetadataValue.json(result.sample_entered),
                 "sample_exited": dg.MetadataValue.json(result.sample_exited),
             },

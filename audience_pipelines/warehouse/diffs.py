@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from audience_pipelines.warehouse.schema import SCHEMA
-from audience_pipelines.warehouse.snapshots import SAMPLE_SIZE, snapshot_exists
+from audience_pipelines.warehouse.snapshots import SAMPLE_SIZE, newest_snapshot_before, snapshot_exists
 
 
 class MissingSnapshotError(Exception):
@@ -33,6 +33,9 @@ class DiffResult:
     exited: int
     sample_entered: list[str]
     sample_exited: list[str]
+    #: the partition actually diffed against (an earlier one when partitions in between were never built)
+    previous: PartitionRef | None = None
+    gap: bool = False
 
     @property
     def exit_ratio(self) -> float:
@@ -68,14 +71,12 @@ def materialize_diff(
 ) -> DiffResult:
     """Replace the diff of ``current`` against ``previous`` (None for an audience's first partition).
 
-    Raises :class:`MissingSnapshotError` when either snapshot is missing, so a gap in history is an
-    error rather than a diff in which everyone left.
+    When the previous partition's snapshot was never built (the scheduler was down for a while) the diff is
+    taken against the newest earlier snapshot and marked as a gap, so the pipeline carries on by itself. With
+    no earlier snapshot at all it raises :class:`MissingSnapshotError`: a gap in history is never read as a
+    diff in which everyone left.
     """
-    params = {
-        "audience": audience,
-        "current_start": current.start,
-        "previous_start": previous.start if previous else None,
-    }
+    gap = False
     with engine.begin() as conn:
         member_count = snapshot_exists(conn, audience, current.start)
         if member_count is None:
@@ -87,12 +88,20 @@ def materialize_diff(
         if previous is not None:
             found = snapshot_exists(conn, audience, previous.start)
             if found is None:
-                raise MissingSnapshotError(
-                    f"audience '{audience}': the previous snapshot partition {previous.key} was never "
-                    f"materialized (or was pruned), so the diff of {current.key} cannot be computed; "
-                    f"backfill {previous.key} first"
-                )
+                earlier = newest_snapshot_before(conn, audience, current.start)
+                if earlier is None:
+                    raise MissingSnapshotError(
+                        f"audience '{audience}': the previous snapshot partition {previous.key} was never "
+                        f"materialized (or was pruned), so the diff of {current.key} cannot be computed; "
+                        f"backfill {previous.key} first"
+                    )
+                previous, found, gap = PartitionRef(earlier[0], earlier[1]), earlier[2], True
             previous_count = found
+        params = {
+            "audience": audience,
+            "current_start": current.start,
+            "previous_start": previous.start if previous else None,
+        }
         for table in ("membership_changes", "diff_partitions"):
             conn.execute(
                 sa.text(
@@ -148,6 +157,8 @@ def materialize_diff(
         exited=counts.exited,
         sample_entered=samples["entered"],
         sample_exited=samples["exited"],
+        previous=previous,
+        gap=gap,
     )
 
 

@@ -141,7 +141,8 @@ create table if not exists {SCHEMA}.sync_member_failures (
 alter table {SCHEMA}.sync_runs add column if not exists parked bigint not null default 0;
 
 create or replace view {SCHEMA}.membership_history as
-select c.audience, c.member_key, c.change, d.partition_key, c.partition_start as changed_at, d.computed_at
+select c.audience, c.member_key, c.change, d.partition_key, c.partition_start as changed_at, d.computed_at,
+       d.previous_partition_start as compared_with  -- earlier than the partition before when there was a gap
 from {SCHEMA}.membership_changes c
 join {SCHEMA}.diff_partitions d using (audience, partition_start);
 """

@@ -208,6 +208,21 @@ def _replace_partition(
     return SnapshotResult(member_count, identifier_counts, list(sample), window)
 
 
+def newest_snapshot_before(
+    conn: sa.Connection, audience: str, before: dt.datetime
+) -> tuple[str, dt.datetime, int] | None:
+    """(partition key, start, member count) of the newest snapshot of an audience older than ``before``."""
+    row = conn.execute(
+        sa.text(
+            f"""select partition_key, partition_start, member_count from {SCHEMA}.snapshot_partitions
+                where audience = :audience and partition_start < :before
+                order by partition_start desc limit 1"""
+        ),
+        {"audience": audience, "before": before},
+    ).one_or_none()
+    return (row[0], row[1], int(row[2])) if row else None
+
+
 def snapshot_exists(conn: sa.Connection, audience: str, partition_start: dt.datetime) -> int | None:
     """The member count of a materialized snapshot partition, or None when it was never built (or pruned)."""
     return conn.execute(

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from audience_pipelines.config import ProjectConfig
-from audience_pipelines.defs import build_definitions, diff_key, snapshot_key
+from audience_pipelines.defs import build_definitions, diff_key, refresh_job_name, snapshot_key
 from audience_pipelines.defs.backfill import BackfillError, backfill_in_process
 from audience_pipelines.defs.resources import WarehouseResource
 from audience_pipelines_tests.conftest import PROJECT_DIR
@@ -154,3 +154,31 @@ def test_an_invalid_config_fails_the_code_location_with_the_same_message(tmp_pat
     assert completed.returncode == 1
     output = completed.stdout + completed.stderr
     assert "audiences.yaml: audience 'broken' (item 1): field 'refresh'" in output
+
+
+def test_after_a_week_of_downtime_the_scheduled_partition_diffs_against_the_newest_snapshot(
+    visits, warehouse_url, dagster_instance
+):
+    """The daemon was down from day 2 to day 8: the day-9 run (what the schedule asks for) recovers by itself."""
+    with visits.begin() as conn:
+        conn.execute(
+            sa.text("insert into src.visits values (1, 'u1@example.com', :at), (9, 'u9@example.com', :at)"),
+            {"at": dt.datetime(2026, 3, 9, 9, tzinfo=dt.UTC)},
+        )
+    defs = definitions(warehouse_url, audience("daily", min_size=0))
+    backfill_in_process(defs, "daily", ["2026-03-01"], dagster_instance)
+    job = defs.resolve_job_def(refresh_job_name("daily"))
+    result = job.execute_in_process(partition_key="2026-03-09", instance=dagster_instance)
+    assert result.success, "no manual backfill needed to get going again"
+    meta = latest_metadata(dagster_instance, diff_key("daily"), "2026-03-09")
+    assert (meta["previous_partition"], meta["gap"], meta["entered"], meta["exited"]) == ("2026-03-01", 1, 1, 1)
+    with visits.connect() as conn:
+        history = set(
+            conn.execute(
+                sa.text(
+                    "select member_key, change, cast(compared_with as date) from audience_pipelines.membership_history"
+                    " where partition_key = '2026-03-09'"
+                )
+            )
+        )
+    assert history == {("u9", "entered", dt.date(2026, 3, 1)), ("u2", "exited", dt.date(2026, 3, 1))}

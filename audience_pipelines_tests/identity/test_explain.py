@@ -31,7 +31,11 @@ def test_the_default_region_reads_national_numbers():
 
 
 def test_unknown_platforms_and_identifier_types_are_named():
-    with pytest.raises(ValueError, match="unknown platform 'myspace'; known: braze, ga4, google, hubspot, klaviyo, mailchimp, meta, salesforce, tiktok, webhook"):
+    with pytest.raises(
+        ValueError,
+        match="unknown platform 'myspace'; known: braze, ga4, google, hubspot, klaviyo, mailchimp, meta, "
+        "salesforce, tiktok, webhook",
+    ):
         explain("myspace", "email", "a@example.com")
     with pytest.raises(ValueError, match="unknown identifier type 'shoe_size'; known: email, phone"):
         explain("meta", "shoe_size", "42")

@@ -51,7 +51,11 @@ def test_tiktok_phone_format_and_default_region_are_settings():
 
 
 def test_unknown_platform_settings_and_rules_are_named():
-    with pytest.raises(ValueError, match="unknown platform 'myspace'; known: braze, ga4, google, hubspot, klaviyo, mailchimp, meta, salesforce, tiktok, webhook"):
+    with pytest.raises(
+        ValueError,
+        match="unknown platform 'myspace'; known: braze, ga4, google, hubspot, klaviyo, mailchimp, meta, "
+        "salesforce, tiktok, webhook",
+    ):
         get_platform("myspace")
     with pytest.raises(ValueError, match="unknown phone format 'dots'"):
         get_platform("tiktok", phone_format="dots")
