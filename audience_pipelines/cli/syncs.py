@@ -7,7 +7,7 @@ import datetime as dt
 import dagster as dg
 import sqlalchemy as sa
 
-from audience_pipelines.config import FOLLOW, ProjectConfig, SyncConfig
+from audience_pipelines.config import FOLLOW, MANUAL, ProjectConfig, SyncConfig
 from audience_pipelines.config.audiences import DynamicAudience
 from audience_pipelines.config.durations import format_duration
 from audience_pipelines.config.refresh import next_tick
@@ -24,6 +24,8 @@ def next_run_text(config: ProjectConfig, sync: SyncConfig, now: dt.datetime) -> 
     """When the sync will next run, in words."""
     if not sync.is_active:
         return "paused"
+    if sync.schedule == MANUAL:
+        return "when triggered (schedule: manual)"
     if sync.schedule != FOLLOW:
         return f"{next_tick(sync.schedule, now):%Y-%m-%d %H:%M} UTC (schedule {sync.schedule})"
     audience = config.audience(sync.audience)

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from audience_pipelines.config.audiences import Audience, DynamicAudience, StrictModel
 from audience_pipelines.config.destinations import DestinationConfigUnion
 from audience_pipelines.config.refresh import cron_for
-from audience_pipelines.config.syncs import FOLLOW, SyncConfig
+from audience_pipelines.config.syncs import FOLLOW, MANUAL, SyncConfig
 from audience_pipelines.destinations.registry import destination_type
 from audience_pipelines.destinations.settings import credential_warnings
 
@@ -98,7 +98,7 @@ class ProjectConfig(StrictModel):
             audience = next((a for a in self.audiences if a.name == sync.audience), None)
             if (
                 isinstance(audience, DynamicAudience)
-                and sync.schedule != FOLLOW
+                and sync.schedule not in (FOLLOW, MANUAL)
                 and _faster(cron_for(sync.schedule), cron_for(audience.refresh))
             ):
                 found.append(

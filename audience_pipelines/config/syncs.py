@@ -13,10 +13,11 @@ from audience_pipelines.config.durations import Duration
 from audience_pipelines.config.refresh import PRESETS, validate_refresh
 
 FOLLOW = "follow"
+MANUAL = "manual"
 
 
 def _schedule(value: str) -> str:
-    return value if value == FOLLOW else validate_refresh(value)
+    return value if value in (FOLLOW, MANUAL) else validate_refresh(value)
 
 
 def _phone_region(value: str) -> str:
@@ -55,7 +56,11 @@ class SyncConfig(StrictModel):
     target: ListTargetConfig | None = None
     identifiers: dict[ColumnName, str] = Field(min_length=1, description="audience column -> destination field")
     fields: dict[ColumnName, str] = Field(default_factory=dict, description="extra audience columns to send")
-    schedule: SyncSchedule = Field(default=FOLLOW, description=f"'{FOLLOW}', a preset ({', '.join(PRESETS)}) or cron")
+    schedule: SyncSchedule = Field(
+        default=FOLLOW,
+        description=f"'{FOLLOW}' (after every refresh), '{MANUAL}' (only the CLI or the UI), a preset "
+        f"({', '.join(PRESETS)}) or cron",
+    )
     status: Literal["active", "paused"] = "active"
     min_size: int = Field(default=0, ge=0, description="refuse a run that would leave fewer members")
     max_exit_ratio: float = Field(default=0.5, gt=0, le=1, description="refuse a run removing more than this")

@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 
-from audience_pipelines.config import FOLLOW, ProjectConfig, SyncConfig
+from audience_pipelines.config import FOLLOW, MANUAL, ProjectConfig, SyncConfig
 from audience_pipelines.config.refresh import cron_for
 from audience_pipelines.defs.audiences import diff_key
 from audience_pipelines.defs.partitions import audience_partitions
@@ -60,7 +60,9 @@ def build_sync_defs(project: ProjectConfig) -> dg.Definitions:
         if any(s.schedule == FOLLOW for s in project.syncs_to(destination.name))
     ]
     schedules = [
-        _sync_schedule(sync, jobs[(sync.destination, sync.type)]) for sync in project.syncs if sync.schedule != FOLLOW
+        _sync_schedule(sync, jobs[(sync.destination, sync.type)])
+        for sync in project.syncs
+        if sync.schedule not in (FOLLOW, MANUAL)
     ]
     project_resource = dg.ResourceDefinition.hardcoded_resource(project, "The loaded audiences.yaml")
     return dg.Definitions(

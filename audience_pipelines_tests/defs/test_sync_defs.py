@@ -143,3 +143,14 @@ def assert_no_pii_in_run(instance: dg.DagsterInstance, run_id: str, engine: sa.E
     assert "to_hook" in blob  # the scan did read the run's logs
     for pattern in PII:
         assert not re.search(pattern, blob, flags=re.IGNORECASE), f"raw identifier matching {pattern} leaked"
+
+
+def test_a_manual_sync_gets_neither_a_sensor_nor_a_schedule_but_keeps_its_job(churn, warehouse_url, dagster_instance):
+    defs = definitions(warehouse_url, schedule="manual")
+    sync_schedules = [s for s in defs.schedules or [] if s.name.endswith("_sync_schedule")]
+    assert sync_schedules == [] and not list(defs.sensors or []), "nothing launches a manual sync"
+    backfill_in_process(defs, "shoppers", DAYS, dagster_instance)
+    run_config, tags = sync_run_request_parts(project_config(schedule="manual").sync("to_hook"), "manual")
+    job = defs.resolve_job_def(sync_job_name("hook", "list"))
+    assert job.execute_in_process(run_config=run_config, instance=dagster_instance, tags=tags).success
+    assert churn.receiver.member_keys("shoppers-list") == {"u3", "u4", "u5"}, "triggering it by hand syncs it"
