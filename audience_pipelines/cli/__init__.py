@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="recent sync runs: status, counts, last synced, next scheduled run")
     runs.add_argument("--sync", help="only this sync")
     runs.add_argument("--limit", type=non_negative_int, default=10, help="runs per sync (default 10)")
+    runs.add_argument("--all", action="store_true", help="also the sensor's skipped partitions")
     runs.set_defaults(handler=commands.runs)
 
     sync_now = sub.add_parser("sync", help="run one sync now (manual trigger, subject to its cooldown)")
@@ -85,7 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     early (``| head``) ends the command quietly, as it does other Unix tools.
     """
     try:
-        args = build_parser().parse_args(argv)
+        args, unknown = build_parser().parse_known_args(argv)
+        if unknown and getattr(args, "handler", None) is not commands.dev:
+            build_parser().parse_args(argv)  # the usual usage error for anything but `dev`
+        if unknown:
+            args.dagster_args = [*unknown, *args.dagster_args]  # `dev --port 3100`: options for `dagster dev`
     except SystemExit as done:  # --help, or a usage error argparse has already printed
         return done.code if isinstance(done.code, int) else 2
     quiet_known_warnings()

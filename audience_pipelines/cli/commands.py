@@ -188,7 +188,7 @@ def runs(args: argparse.Namespace) -> int:
         find(config, "sync", args.sync)
     engine = get_engine(warehouse_url())
     ensure_schema(engine)
-    print_runs(engine, config, args.sync, args.limit)
+    print_runs(engine, config, args.sync, args.limit, include_skips=args.all)
     return 0
 
 

@@ -34,7 +34,10 @@ def next_run_text(config: ProjectConfig, sync: SyncConfig, now: dt.datetime) -> 
     return "when the audience is next materialized"
 
 
-def print_runs(engine: sa.Engine, config: ProjectConfig, sync_name: str | None, limit: int) -> None:
+def print_runs(
+    engine: sa.Engine, config: ProjectConfig, sync_name: str | None, limit: int, *, include_skips: bool = False
+) -> None:
+    """Each sync's state and recent runs, newest first (the sensor's skipped partitions only with include_skips)."""
     now = dt.datetime.now(dt.UTC)
     syncs = [config.sync(sync_name)] if sync_name else config.syncs
     with engine.connect() as conn:
@@ -46,7 +49,7 @@ def print_runs(engine: sa.Engine, config: ProjectConfig, sync_name: str | None, 
             header = f"  {'started (UTC)':<17}{'trigger':<9}{'status':<9}{'partition':<12}"
             columns = f"{'+plan':>7}{'-plan':>7}{'sent':>7}{'ok':>7}{'rej':>6}{'inval':>6}{'park':>5}{'secs':>7}"
             print(header + columns + "  note")
-            for run in recent_runs(conn, sync.name, limit):
+            for run in recent_runs(conn, sync.name, limit, include_skips=include_skips):
                 c = run.counts
                 seconds = f"{run.duration_seconds:.1f}" if run.duration_seconds is not None else "-"
                 print(

@@ -272,17 +272,21 @@ def save_position(
     )
 
 
-def recent_runs(conn: sa.Connection, sync: str | None = None, limit: int = 20) -> list[RunRecord]:
-    """Newest runs first, optionally for one sync."""
+def recent_runs(
+    conn: sa.Connection, sync: str | None = None, limit: int = 20, *, include_skips: bool = True
+) -> list[RunRecord]:
+    """Newest runs first, optionally for one sync; ``include_skips=False`` leaves out the sensor's records of
+    partitions it did not run (historical or superseded ones)."""
     rows = conn.execute(
         sa.text(
             f"""select run_id, sync, destination, audience, trigger, status, partition_key, planned_adds,
                        planned_removes, sent, accepted, rejected, skipped_invalid, parked, started_at, finished_at,
                        duration_seconds, error_summary
                 from {SCHEMA}.sync_runs where (cast(:sync as text) is null or sync = :sync)
+                  and (:skips or run_id not like 'skip:%')
                 order by started_at desc limit :limit"""
         ),
-        {"sync": sync, "limit": limit},
+        {"sync": sync, "limit": limit, "skips": include_skips},
     ).all()
     return [
         RunRecord(
