@@ -10,7 +10,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from audience_pipelines.sandbox.server import FORM_CONTENT_TYPE, BodyError, Request, Response
 
@@ -93,3 +93,47 @@ class FakeTokenEndpoint:
         with self._lock:
             self._revoked = True
             self._expiry.clear()
+
+
+class OAuthCredentialsFake:
+    """Mixin for fakes whose clients authenticate with credentials from environment variables: the
+    ``ContractFake`` parts about them (``for_tests``, ``for_sandbox``, ``environment``, ``secrets``).
+
+    A fake sets ``credential_fields``, ``test_credentials``, ``test_prefix`` and ``sandbox_prefix``, and
+    takes ``credentials`` and ``env_prefix`` in its constructor; ``tokens`` is its :class:`FakeTokenEndpoint`.
+    """
+
+    credential_fields: ClassVar[tuple[str, ...]] = REFRESH_CREDENTIALS
+    test_credentials: ClassVar[Mapping[str, str]]
+    test_prefix: ClassVar[str]
+    sandbox_prefix: ClassVar[str]
+    url_env: ClassVar[str]
+    credentials: dict[str, str]
+    env_prefix: str
+    tokens: FakeTokenEndpoint
+
+    @classmethod
+    def for_tests(cls) -> Self:
+        return cls(dict(cls.test_credentials), env_prefix=cls.test_prefix)  # type: ignore[call-arg]
+
+    @classmethod
+    def for_sandbox(cls) -> Self:
+        fake = cls(  # type: ignore[call-arg]
+            sandbox_credentials(cls.sandbox_prefix, cls.credential_fields), env_prefix=cls.sandbox_prefix
+        ).start()
+        os.environ[cls.url_env] = fake.base_url
+        return fake
+
+    def variable(self, name: str) -> str:
+        """The environment variable a credential is read from."""
+        return self.env_prefix + name.upper()
+
+    def credential_variables(self) -> dict[str, str]:
+        """credentials block of a destination pointing at this fake: credential -> variable name."""
+        return {name: self.variable(name) for name in self.credential_fields}
+
+    def environment(self) -> dict[str, str]:
+        return {self.variable(name): self.credentials[name] for name in self.credential_fields}
+
+    def secrets(self) -> list[str]:
+        return [self.credentials[name] for name in self.credential_fields] + list(self.tokens.issued)

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from audience_pipelines.destinations.google_ads import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, sandbox_credentials
+from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response, member_labels
 
 CUSTOMER_ID = "1234567890"
@@ -95,8 +94,13 @@ class _Job:
     polls: int = 0
 
 
-class FakeGoogleAds(FakeServer):
+class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
     """Strict fake Google Ads API (Customer Match) with OAuth, for tests and the local sandbox."""
+
+    credential_fields: ClassVar[tuple[str, ...]] = CREDENTIALS
+    test_credentials: ClassVar[Mapping[str, str]] = TEST_CREDENTIALS
+    test_prefix: ClassVar[str] = TEST_PREFIX
+    sandbox_prefix: ClassVar[str] = SANDBOX_PREFIX
 
     url_env: ClassVar[str] = "AUDIENCE_PIPELINES_SANDBOX_GOOGLE_ADS_URL"
 
@@ -142,29 +146,12 @@ class FakeGoogleAds(FakeServer):
 
     # ------------------------------------------------------------------ contract fake
 
-    @classmethod
-    def for_tests(cls) -> Self:
-        return cls(TEST_CREDENTIALS, env_prefix=TEST_PREFIX)
-
-    @classmethod
-    def for_sandbox(cls) -> Self:
-        fake = cls(sandbox_credentials(SANDBOX_PREFIX, CREDENTIALS), env_prefix=SANDBOX_PREFIX).start()
-        os.environ[cls.url_env] = fake.base_url
-        return fake
-
-    def environment(self) -> dict[str, str]:
-        return {self.env_prefix + name.upper(): self.credentials[name] for name in CREDENTIALS}
-
     def destination(self, type_name: str) -> dict[str, Any]:
         return {
             "base_url": self.base_url,
-            "credentials": {name: self.env_prefix + name.upper() for name in CREDENTIALS},
+            "credentials": self.credential_variables(),
             "settings": {"customer_id": self.customer_id, "token_url": self.url("/token")},
         }
-
-    def secrets(self) -> list[str]:
-        with self._lock:
-            return [self.credentials[name] for name in CREDENTIALS] + list(self.tokens.issued)
 
     def held(self, config: DestinationConfig, list_id: str | None, sync: str) -> set[str]:
         if list_id is None:

@@ -11,16 +11,15 @@ logged.
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from audience_pipelines.destinations.linkedin import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, sandbox_credentials
+from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response, member_labels
 
 AD_ACCOUNT = "508123456"
@@ -48,8 +47,13 @@ class _Segment:
     members: dict[Identity, None] = field(default_factory=dict)  # an ordered set
 
 
-class FakeLinkedIn(FakeServer):
+class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
     """Strict fake LinkedIn Marketing API (DMP segments) with OAuth, for tests and the local sandbox."""
+
+    credential_fields: ClassVar[tuple[str, ...]] = CREDENTIALS
+    test_credentials: ClassVar[Mapping[str, str]] = TEST_CREDENTIALS
+    test_prefix: ClassVar[str] = TEST_PREFIX
+    sandbox_prefix: ClassVar[str] = SANDBOX_PREFIX
 
     url_env: ClassVar[str] = "AUDIENCE_PIPELINES_SANDBOX_LINKEDIN_URL"
 
@@ -93,33 +97,16 @@ class FakeLinkedIn(FakeServer):
 
     # ------------------------------------------------------------------ contract fake
 
-    @classmethod
-    def for_tests(cls) -> Self:
-        return cls(TEST_CREDENTIALS, env_prefix=TEST_PREFIX)
-
-    @classmethod
-    def for_sandbox(cls) -> Self:
-        fake = cls(sandbox_credentials(SANDBOX_PREFIX, CREDENTIALS), env_prefix=SANDBOX_PREFIX).start()
-        os.environ[cls.url_env] = fake.base_url
-        return fake
-
-    def environment(self) -> dict[str, str]:
-        return {self.env_prefix + name.upper(): self.credentials[name] for name in CREDENTIALS}
-
     def destination(self, type_name: str) -> dict[str, Any]:
         return {
             "base_url": self.base_url,
-            "credentials": {name: self.env_prefix + name.upper() for name in CREDENTIALS},
+            "credentials": self.credential_variables(),
             "settings": {
                 "ad_account_id": self.ad_account,
                 "source_platform": SOURCE_PLATFORM,
                 "token_url": self.url(TOKEN_PATH),
             },
         }
-
-    def secrets(self) -> list[str]:
-        with self._lock:
-            return [self.credentials[name] for name in CREDENTIALS] + list(self.tokens.issued)
 
     def held(self, config: DestinationConfig, list_id: str | None, sync: str) -> set[str]:
         """Each member's SHA256_EMAIL, or all its ids when it has none (one label per member)."""

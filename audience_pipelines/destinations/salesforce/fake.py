@@ -10,16 +10,15 @@ sobjects/Campaign/{id}`` and ``POST`` / ``PATCH`` / ``DELETE composite/sobjects`
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from audience_pipelines.destinations.salesforce import fake_soql
 from audience_pipelines.destinations.salesforce.fields import STANDARD_FIELDS
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, sandbox_credentials
+from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response
 
 TOKEN_PATH = "/services/oauth2/token"
@@ -64,8 +63,13 @@ def _success(record_id: str) -> dict[str, Any]:
     return {"id": record_id, "success": True, "errors": []}
 
 
-class FakeSalesforce(FakeServer):
+class FakeSalesforce(OAuthCredentialsFake, FakeServer):
     """Strict fake Salesforce org with OAuth, for tests and the local sandbox."""
+
+    credential_fields: ClassVar[tuple[str, ...]] = CREDENTIALS
+    test_credentials: ClassVar[Mapping[str, str]] = TEST_CREDENTIALS
+    test_prefix: ClassVar[str] = TEST_PREFIX
+    sandbox_prefix: ClassVar[str] = SANDBOX_PREFIX
 
     url_env: ClassVar[str] = "AUDIENCE_PIPELINES_SANDBOX_SALESFORCE_URL"
 
@@ -104,28 +108,11 @@ class FakeSalesforce(FakeServer):
 
     # ------------------------------------------------------------------ contract fake
 
-    @classmethod
-    def for_tests(cls) -> Self:
-        return cls(TEST_CREDENTIALS, env_prefix=TEST_PREFIX)
-
-    @classmethod
-    def for_sandbox(cls) -> Self:
-        fake = cls(sandbox_credentials(SANDBOX_PREFIX, CREDENTIALS), env_prefix=SANDBOX_PREFIX).start()
-        os.environ[cls.url_env] = fake.base_url
-        return fake
-
-    def environment(self) -> dict[str, str]:
-        return {self.env_prefix + name.upper(): self.credentials[name] for name in CREDENTIALS}
-
     def destination(self, type_name: str) -> dict[str, Any]:
         return {
-            "credentials": {name: self.env_prefix + name.upper() for name in CREDENTIALS},
+            "credentials": self.credential_variables(),
             "settings": {"token_url": self.url(TOKEN_PATH)},
         }
-
-    def secrets(self) -> list[str]:
-        with self._lock:
-            return [self.credentials[name] for name in CREDENTIALS] + list(self.tokens.issued)
 
     def held(self, config: DestinationConfig, list_id: str | None, sync: str) -> set[str]:
         """Emails of the campaign's members (in ``set_status`` removal, those without the removed status)."""
