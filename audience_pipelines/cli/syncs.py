@@ -11,6 +11,7 @@ from audience_pipelines.config import FOLLOW, MANUAL, ProjectConfig, SyncConfig
 from audience_pipelines.config.audiences import DynamicAudience
 from audience_pipelines.config.durations import format_duration
 from audience_pipelines.config.refresh import next_tick
+from audience_pipelines.defs.backfill import console_level
 from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
 from audience_pipelines.warehouse.failures import parked_members
 from audience_pipelines.warehouse.sync_runs import get_state, last_manual_run_started, recent_runs
@@ -84,4 +85,5 @@ def run_manual_sync(
     check_cooldown(engine, sync, dt.datetime.now(dt.UTC))
     run_config, tags = sync_run_request_parts(sync, "manual")
     job = defs.resolve_job_def(sync_job_name(sync.destination, sync.type))
-    return job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False)
+    quiet = {**run_config.to_config_dict(), **console_level("WARNING")}  # the run's summary follows, not its log
+    return job.execute_in_process(run_config=quiet, instance=instance, tags=tags, raise_on_error=False)

@@ -47,3 +47,10 @@ def test_a_paused_sync_cannot_be_triggered_manually(world, warehouse_url, dagste
         trigger(world, warehouse_url, dagster_instance, status="paused")
     assert world.receiver.request_log == []
     assert dagster_instance.get_runs() == [], "no Dagster run was started"
+
+
+def test_a_manual_run_prints_no_dagster_debug_lines(world, warehouse_url, dagster_instance, capfd):
+    world.members_on(1, [1, 2])
+    assert trigger(world, warehouse_url, dagster_instance).success
+    out, err = capfd.readouterr()
+    assert "DEBUG" not in out + err and "STEP_SUCCESS" not in out + err, "the command prints its own summary only"
