@@ -39,6 +39,7 @@ from audience_pipelines.warehouse.ledger import (
     PendingMember,
     confirm_upload,
     discard_upload,
+    held_by_another,
     iter_pending_adds,
     iter_pending_removes,
     mark_removing,
@@ -211,6 +212,8 @@ class SyncRunner:
             self.engine, self.sync.name, plan.snapshot, batch_size=self._page_size(), with_transition=events
         )
         for pending in pages:
+            if not events:
+                pending = self._keep_shared_people(plan, pending)
             fingerprints = {m.member_key: m.source_fingerprint for m in pending}
             transitions = _transitions(pending, plan) if events else {}
             for chunk in _chunks(removal_members(pending), self.destination.max_batch_size):
@@ -232,6 +235,19 @@ class SyncRunner:
                     clear_failures(conn, self.sync.name, "remove", removed)
                 rows = _rejected_rows(outcome, "remove", chunk)
                 self._record_rejections(rows, "remove", fingerprints, park_at_once=False, result=result)
+
+    def _keep_shared_people(self, plan: SyncPlan, pending: list[PendingMember]) -> list[PendingMember]:
+        """Leavers whose identifiers a staying member also holds leave the ledger, not the platform."""
+        with self.engine.begin() as conn:
+            shared = held_by_another(conn, self.sync.name, plan.snapshot, [m.member_key for m in pending])
+            if shared:
+                record_removed(conn, self.sync.name, sorted(shared))
+        if shared:
+            self.log(
+                f"{self.sync.name}: {len(shared)} leaving member(s) carry exactly the identifiers of a member who "
+                "stays; the platform holds them as one person, so no removal is sent for them"
+            )
+        return [m for m in pending if m.member_key not in shared]
 
     def _count(self, result: SyncResult, batch: Batch, outcome: BatchOutcome, operation: str) -> None:
         size = len(batch.members) + len(batch.events)

@@ -207,6 +207,30 @@ def record_held(
     )
 
 
+def held_by_another(conn: sa.Connection, sync: str, snapshot: SnapshotRef, member_keys: Sequence[str]) -> set[str]:
+    """Leaving members whose exact identifiers another member still in the audience holds as sent.
+
+    A platform keeps such members as one person, so removing the leaver's identifiers would remove the one who
+    stays; they leave the ledger without a removal request.
+    """
+    if not member_keys:
+        return set()
+    rows = conn.execute(
+        sa.text(
+            f"""select r.member_key from {SCHEMA}.sync_ledger r
+                where r.sync = :sync and r.member_key = any(:keys) and r.status = 'sent'
+                  and exists (
+                      select 1 from {SCHEMA}.sync_ledger o
+                      join {SCHEMA}.snapshot_members s
+                        on s.audience = :audience and s.partition_start = :start and s.member_key = o.member_key
+                      where o.sync = :sync and md5(o.fields::text) = md5(r.fields::text)
+                        and o.fields = r.fields and o.member_key <> r.member_key and o.status = 'sent')"""
+        ),
+        {"sync": sync, "keys": list(member_keys), "audience": snapshot.audience, "start": snapshot.partition_start},
+    )
+    return set(rows.scalars())
+
+
 def record_removed(conn: sa.Connection, sync: str, member_keys: Sequence[str]) -> None:
     """Forget members the destination acknowledged removing."""
     if member_keys:

@@ -76,6 +76,8 @@ do $$ begin
     end if;
 end $$;
 create index if not exists sync_ledger_job_idx on {SCHEMA}.sync_ledger (sync, job_id) where job_id is not null;
+-- Finds members holding exactly the same identifiers (a platform keeps them as one person).
+create index if not exists sync_ledger_fields_idx on {SCHEMA}.sync_ledger (sync, md5(fields::text));
 
 create table if not exists {SCHEMA}.sync_state (
     sync text primary key,
