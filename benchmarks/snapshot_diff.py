@@ -26,7 +26,7 @@ from audience_pipelines.warehouse import (
     materialize_diff,
     materialize_snapshot,
 )
-from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table, timed
+from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table, result_line, timed
 
 DAY1, DAY2 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC), dt.datetime(2026, 6, 2, tzinfo=dt.UTC)
 AUDIENCE_SQL = """
@@ -127,6 +127,9 @@ def main() -> None:
             rows,
         )
         print(f"\n  peak memory of this Python process: {peak_rss_mb():.0f} MiB (members never leave the warehouse)")
+        for step in ours:
+            print(result_line(f"{step.replace(' ', '_')}_{members}", ours[step], "s", bare[step]))
+        print(result_line(f"snapshot_and_diff_{members}", total_ours, "s", total_bare))
 
 
 def _given(url: str):

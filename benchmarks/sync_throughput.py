@@ -31,7 +31,7 @@ from audience_pipelines.destinations.webhook.client import signature
 from audience_pipelines.destinations.webhook.fake import new_secret
 from audience_pipelines.sync.service import run_sync
 from audience_pipelines.warehouse import ensure_schema, get_engine, materialize_snapshot
-from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table
+from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table, result_line
 
 BATCH = 1000
 RECEIVER = """
@@ -141,6 +141,8 @@ def main() -> None:
             ["bare HTTP baseline", f"{args.members:,}", f"{bare:.1f}", f"{args.members / bare:,.0f}", "-"],
         ],
     )  # fmt: skip
+    print(result_line(f"first_sync_webhook_{args.members}", accepted / seconds, "members/s", args.members / bare))
+    print(result_line(f"peak_rss_{args.members}_vs_{small}", rss_full, "MiB", rss_small))
 
 
 if __name__ == "__main__":
