@@ -25,6 +25,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audience_pipelines.demo import DemoDataSpec, DemoDataSummary, load_demo_data
+from benchmarks._support import result_line
 
 STAGES: tuple[tuple[str, str], ...] = (
     # (stage, regular expression matched against each statement of the load)
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{baseline:.2f}s, {summary.events / baseline:,.0f} rows/s "
         f"(events table: {stages.get('events', 0.0) / baseline:.2f}x the baseline)"
     )
+    print(result_line(f"demo_data_events_{spec.users}", stages.get("events", 0.0), "s", baseline))
     return 0
 
 
