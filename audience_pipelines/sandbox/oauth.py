@@ -18,13 +18,16 @@ REFRESH_CREDENTIALS = ("client_id", "client_secret", "refresh_token")
 TokenState = Literal["live", "expired", "invalid"]
 
 
+def fresh_credentials(names: Iterable[str], label: str = "test") -> dict[str, str]:
+    """Random credential values: fakes never carry a fixed secret."""
+    return {name: f"{label}-{name.replace('_', '-')}-{secrets.token_urlsafe(12)}" for name in names}
+
+
 def sandbox_credentials(prefix: str, names: Iterable[str]) -> dict[str, str]:
     """Credentials from ``<prefix><NAME>`` variables, set to fresh random values where absent."""
     values = {}
-    for name in names:
-        variable = prefix + name.upper()
-        os.environ.setdefault(variable, f"sandbox-{name.replace('_', '-')}-{secrets.token_urlsafe(12)}")
-        values[name] = os.environ[variable]
+    for name, fresh in fresh_credentials(names, "sandbox").items():
+        values[name] = os.environ.setdefault(prefix + name.upper(), fresh)
     return values
 
 
@@ -99,12 +102,11 @@ class OAuthCredentialsFake:
     """Mixin for fakes whose clients authenticate with credentials from environment variables: the
     ``ContractFake`` parts about them (``for_tests``, ``for_sandbox``, ``environment``, ``secrets``).
 
-    A fake sets ``credential_fields``, ``test_credentials``, ``test_prefix`` and ``sandbox_prefix``, and
+    A fake sets ``credential_fields``, ``test_prefix`` and ``sandbox_prefix``, and
     takes ``credentials`` and ``env_prefix`` in its constructor; ``tokens`` is its :class:`FakeTokenEndpoint`.
     """
 
     credential_fields: ClassVar[tuple[str, ...]] = REFRESH_CREDENTIALS
-    test_credentials: ClassVar[Mapping[str, str]]
     test_prefix: ClassVar[str]
     sandbox_prefix: ClassVar[str]
     url_env: ClassVar[str]
@@ -114,7 +116,7 @@ class OAuthCredentialsFake:
 
     @classmethod
     def for_tests(cls) -> Self:
-        return cls(dict(cls.test_credentials), env_prefix=cls.test_prefix)  # type: ignore[call-arg]
+        return cls(fresh_credentials(cls.credential_fields), env_prefix=cls.test_prefix)  # type: ignore[call-arg]
 
     @classmethod
     def for_sandbox(cls) -> Self:

@@ -15,26 +15,20 @@ import itertools
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 from audience_pipelines.destinations.google_ads import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake
+from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake, fresh_credentials
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response, member_labels
 
 CUSTOMER_ID = "1234567890"
 SANDBOX_PREFIX = "AUDIENCE_PIPELINES_GOOGLE_ADS_"
 TEST_PREFIX = "CONTRACT_GOOGLE_ADS_"
 CREDENTIALS = ("client_id", "client_secret", "refresh_token", "developer_token")
-TEST_CREDENTIALS = {
-    "client_id": "contract-client.apps.googleusercontent.com",
-    "client_secret": "GOCSPX-contract-client-secret",
-    "refresh_token": "1//contract-refresh-token",
-    "developer_token": "contract-developer-token",
-}
 SCOPE = "https://www.googleapis.com/auth/adwords"
 KNOWN_FIELDS = {
     "user_list": frozenset(
@@ -98,7 +92,6 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
     """Strict fake Google Ads API (Customer Match) with OAuth, for tests and the local sandbox."""
 
     credential_fields: ClassVar[tuple[str, ...]] = CREDENTIALS
-    test_credentials: ClassVar[Mapping[str, str]] = TEST_CREDENTIALS
     test_prefix: ClassVar[str] = TEST_PREFIX
     sandbox_prefix: ClassVar[str] = SANDBOX_PREFIX
 
@@ -119,7 +112,7 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
         port: int = 0,
     ) -> None:
         super().__init__(host=host, port=port)
-        self.credentials = dict(credentials or TEST_CREDENTIALS)
+        self.credentials = dict(credentials or fresh_credentials(CREDENTIALS))
         self.customer_id = customer_id
         self.login_customer_id = login_customer_id
         self.env_prefix = env_prefix

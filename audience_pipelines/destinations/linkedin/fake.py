@@ -13,13 +13,13 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from audience_pipelines.destinations.linkedin import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake
+from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake, fresh_credentials
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response, member_labels
 
 AD_ACCOUNT = "508123456"
@@ -28,11 +28,6 @@ TOKEN_PATH = "/oauth/v2/accessToken"
 SANDBOX_PREFIX = "AUDIENCE_PIPELINES_LINKEDIN_"
 TEST_PREFIX = "CONTRACT_LINKEDIN_"
 CREDENTIALS = ("client_id", "client_secret", "refresh_token")
-TEST_CREDENTIALS = {
-    "client_id": "86contractclientid",
-    "client_secret": "WPL_AP1.contract-client-secret",
-    "refresh_token": "AQX-contract-refresh-token",
-}
 _SEGMENT = re.compile(r"^/rest/dmpSegments/(\d+)(/users)?$")
 Identity = frozenset[tuple[str, str]]
 
@@ -51,7 +46,6 @@ class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
     """Strict fake LinkedIn Marketing API (DMP segments) with OAuth, for tests and the local sandbox."""
 
     credential_fields: ClassVar[tuple[str, ...]] = CREDENTIALS
-    test_credentials: ClassVar[Mapping[str, str]] = TEST_CREDENTIALS
     test_prefix: ClassVar[str] = TEST_PREFIX
     sandbox_prefix: ClassVar[str] = SANDBOX_PREFIX
 
@@ -71,7 +65,7 @@ class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
         port: int = 0,
     ) -> None:
         super().__init__(host=host, port=port)
-        self.credentials = dict(credentials or TEST_CREDENTIALS)
+        self.credentials = dict(credentials or fresh_credentials(CREDENTIALS))
         self.ad_account = ad_account
         self.env_prefix = env_prefix
         self.active_versions = active_versions

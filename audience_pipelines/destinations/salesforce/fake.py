@@ -18,18 +18,13 @@ from typing import Any, ClassVar
 from audience_pipelines.destinations.salesforce import fake_soql
 from audience_pipelines.destinations.salesforce.fields import STANDARD_FIELDS
 from audience_pipelines.destinations.settings import DestinationConfig
-from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake
+from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake, fresh_credentials
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response
 
 TOKEN_PATH = "/services/oauth2/token"
 SANDBOX_PREFIX = "AUDIENCE_PIPELINES_SALESFORCE_"
 TEST_PREFIX = "CONTRACT_SALESFORCE_"
 CREDENTIALS = ("client_id", "client_secret", "refresh_token")
-TEST_CREDENTIALS = {
-    "client_id": "3MVG9contract-consumer-key",
-    "client_secret": "contract-consumer-secret-5D3",
-    "refresh_token": "5Aep861contract-refresh-token",
-}
 MAX_RECORDS = 200
 VERSIONS = (31.0, 66.0)
 PREFIXES = {"Campaign": "701", "Contact": "003", "Lead": "00Q", "CampaignMember": "00v"}
@@ -67,7 +62,6 @@ class FakeSalesforce(OAuthCredentialsFake, FakeServer):
     """Strict fake Salesforce org with OAuth, for tests and the local sandbox."""
 
     credential_fields: ClassVar[tuple[str, ...]] = CREDENTIALS
-    test_credentials: ClassVar[Mapping[str, str]] = TEST_CREDENTIALS
     test_prefix: ClassVar[str] = TEST_PREFIX
     sandbox_prefix: ClassVar[str] = SANDBOX_PREFIX
 
@@ -85,7 +79,7 @@ class FakeSalesforce(OAuthCredentialsFake, FakeServer):
         port: int = 0,
     ) -> None:
         super().__init__(host=host, port=port)
-        self.credentials = dict(credentials or TEST_CREDENTIALS)
+        self.credentials = dict(credentials or fresh_credentials(CREDENTIALS))
         self.env_prefix = env_prefix
         self.custom_fields = dict(CUSTOM_FIELDS if custom_fields is None else custom_fields)
         self.tokens = FakeTokenEndpoint(
