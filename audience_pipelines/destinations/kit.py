@@ -110,6 +110,12 @@ class Batch:
     def size(self) -> int:
         return len(self.members) + len(self.events)
 
+    def check_size(self, limit: int, platform: str) -> None:
+        """Refuse, before anything is built or sent, a batch larger than a request may carry."""
+        if self.size > limit:
+            noun = "events" if self.events else "members"
+            raise ValueError(f"batch of {self.size} {noun} exceeds the {platform} batch size {limit}")
+
 
 @dataclass(frozen=True)
 class Rejection:

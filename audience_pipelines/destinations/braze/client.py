@@ -82,8 +82,7 @@ class BrazeClient:
         self, operation: Operation, target: ListRef, batch: Batch
     ) -> tuple[PlannedRequest | None, list[int], list[Rejection]]:
         """The request, the batch position of each attributes object, and members with no identifier."""
-        if batch.size > self.max_batch_size:
-            raise ValueError(f"batch of {batch.size} exceeds the braze batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "braze")
         name = target.name if target.id == PREVIEW_PLACEHOLDER else target.id
         membership = payloads.membership_value(self.settings.membership, self.settings.attribute, name, operation)
         key = payloads.membership_key(self.config)

@@ -88,8 +88,7 @@ class GA4Client:
         return [planned for _, planned in self._plan(batch).requests]
 
     def _plan(self, batch: Batch) -> _Plan:
-        if len(batch.events) > self.max_batch_size:
-            raise ValueError(f"batch of {len(batch.events)} events exceeds the GA4 batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "GA4")
         now = self.clock()
         planned: list[tuple[MemberRequest, PlannedRequest]] = []
         rejected: list[Rejection] = []

@@ -186,8 +186,7 @@ class GoogleAdsClient:
         self, operation: Operation, target: ListRef, batch: Batch
     ) -> tuple[PlannedRequest | None, list[str], list[Rejection]]:
         """The addOperations request, the member key of each operation, and members with nothing to send."""
-        if batch.size > self.max_batch_size:
-            raise ValueError(f"batch of {batch.size} exceeds the google_ads batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "google_ads")
         user_data: list[list[dict[str, Any]]] = []
         keys: list[str] = []
         unusable: list[Rejection] = []

@@ -151,8 +151,7 @@ class HubSpotClient:
         self, operation: Operation, batch: Batch
     ) -> tuple[PlannedRequest | None, dict[str, list[OutboundMember]], list[Rejection]]:
         """The upsert (add) or read (remove) request, members by email, and members without an email."""
-        if batch.size > self.max_batch_size:
-            raise ValueError(f"batch of {batch.size} exceeds the hubspot batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "hubspot")
         by_email: dict[str, list[OutboundMember]] = {}
         profiles: dict[str, dict[str, str]] = {}
         unusable: list[Rejection] = []

@@ -164,8 +164,7 @@ class LinkedInClient:
         self, operation: Operation, target: ListRef, batch: Batch
     ) -> tuple[PlannedRequest | None, list[str], list[Rejection]]:
         """The BATCH_CREATE request, the member key of each element, and members with nothing to send."""
-        if batch.size > self.max_batch_size:
-            raise ValueError(f"batch of {batch.size} exceeds the linkedin batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "linkedin")
         found: list[list[dict[str, str]]] = []
         keys: list[str] = []
         unusable: list[Rejection] = []

@@ -156,8 +156,7 @@ class MailchimpClient:
         return self._apply("remove", target, batch)
 
     def _group(self, batch: Batch) -> _Plan:
-        if batch.size > self.max_batch_size:
-            raise ValueError(f"batch of {batch.size} exceeds the mailchimp batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "mailchimp")
         plan = _Plan()
         for member in batch.members:
             email = (member.fields.get(payloads.EMAIL) or "").strip().lower()

@@ -56,9 +56,7 @@ class MetaConversionsClient(MetaGraphClient):
 
     def plan_events(self, batch: Batch) -> list[PlannedRequest]:
         """``POST /{pixel_id}/events`` with the batch's server events."""
-        size = len(batch.events)
-        if size > self.max_batch_size:
-            raise ValueError(f"batch of {size} events exceeds the Meta batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "Meta")
         body: dict[str, Any] = {"data": [server_event(event) for event in batch.events]}
         if self.config.settings.test_event_code:
             body["test_event_code"] = self.config.settings.test_event_code

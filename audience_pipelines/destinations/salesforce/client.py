@@ -156,8 +156,7 @@ class SalesforceClient:
         return [*lookups, *self._member_removals(list(holders))]
 
     def _group(self, batch: Batch) -> _People:
-        if batch.size > self.max_batch_size:
-            raise ValueError(f"batch of {batch.size} exceeds the salesforce batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "salesforce")
         names = {name for member in batch.members for name in member.fields}
         if problems := field_problems(sorted(names), self.person):
             raise self._error("the sync maps fields Salesforce cannot take: " + "; ".join(problems))

@@ -169,8 +169,7 @@ class TikTokAudiencesClient(TikTokApiClient):
     def plan_members(self, operation: Operation, target: ListRef, batch: Batch) -> list[PlannedRequest]:
         """``POST segment/mapping`` with ``action`` add | delete; members without any identifier are left out."""
         members = list(batch.members)
-        if len(members) > self.max_batch_size:
-            raise ValueError(f"batch of {len(members)} members exceeds the TikTok batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "TikTok")
         schema = id_schema(self.config.settings.calculate_type, members)
         rows = [member_row(schema, member, target.id) for member in members]
         body = {

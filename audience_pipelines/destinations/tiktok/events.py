@@ -47,9 +47,7 @@ class TikTokEventsClient(TikTokApiClient):
 
     def plan_events(self, batch: Batch) -> list[PlannedRequest]:
         """``POST event/track`` with the batch's events."""
-        size = len(batch.events)
-        if size > self.max_batch_size:
-            raise ValueError(f"batch of {size} events exceeds the TikTok batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "TikTok")
         settings = self.config.settings
         body: dict[str, Any] = {
             "event_source": settings.event_source,

@@ -178,8 +178,7 @@ class WebhookClient:
         return self._post(self.plan_events(batch)[0], batch)
 
     def _planned(self, operation: str, payload: dict[str, object], batch: Batch) -> PlannedRequest:
-        if batch.size > self.max_batch_size:
-            raise ValueError(f"batch of {batch.size} exceeds the webhook batch size {self.max_batch_size}")
+        batch.check_size(self.max_batch_size, "webhook")
         headers = {
             "Content-Type": "application/json",
             "webhook-id": batch.batch_id,
