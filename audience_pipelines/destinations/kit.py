@@ -138,6 +138,23 @@ class BatchOutcome:
         return {r.member_key for r in self.rejected if r.member_key is not None}
 
 
+def usable_members(
+    members: Sequence[OutboundMember], extract: Callable[[Mapping[str, str]], list[Any]], reason: str
+) -> tuple[list[list[Any]], list[str], list[Rejection]]:
+    """Each member's identifiers as the platform takes them (``extract``), the member keys in the same order,
+    and a ``no_usable_identifier`` rejection for every member left with none."""
+    found: list[list[Any]] = []
+    keys: list[str] = []
+    unusable: list[Rejection] = []
+    for member in members:
+        if identifiers := extract(member.fields):
+            found.append(identifiers)
+            keys.append(member.member_key)
+        else:
+            unusable.append(Rejection(member.member_key, "no_usable_identifier", reason))
+    return found, keys, unusable
+
+
 @dataclass(frozen=True)
 class PlannedRequest:
     """One HTTP request exactly as a run would send it (path relative to the destination's base URL)."""

@@ -28,6 +28,7 @@ from audience_pipelines.destinations.kit import (
     Rejection,
     UploadResult,
     UploadStatus,
+    usable_members,
 )
 from audience_pipelines.destinations.oauth import AccessTokens
 from audience_pipelines.destinations.settings import read_env
@@ -187,17 +188,12 @@ class GoogleAdsClient:
     ) -> tuple[PlannedRequest | None, list[str], list[Rejection]]:
         """The addOperations request, the member key of each operation, and members with nothing to send."""
         batch.check_size(self.max_batch_size, "google_ads")
-        user_data: list[list[dict[str, Any]]] = []
-        keys: list[str] = []
-        unusable: list[Rejection] = []
-        for member in batch.members:
-            found = payloads.identifiers(member.fields, self.settings.upload_key_type)
-            if found:
-                user_data.append(found)
-                keys.append(member.member_key)
-            else:
-                reason = f"no identifier usable for a {self.settings.upload_key_type} list"
-                unusable.append(Rejection(member.member_key, "no_usable_identifier", reason))
+        key_type = self.settings.upload_key_type
+        user_data, keys, unusable = usable_members(
+            batch.members,
+            lambda fields: payloads.identifiers(fields, key_type),
+            f"no identifier usable for a {key_type} list",
+        )
         if sum(map(len, user_data)) > MAX_IDENTIFIERS_PER_REQUEST:
             raise ValueError(f"batch carries more than {MAX_IDENTIFIERS_PER_REQUEST:,} identifiers")
         if not user_data:

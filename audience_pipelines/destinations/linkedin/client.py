@@ -20,6 +20,7 @@ from audience_pipelines.destinations.kit import (
     Operation,
     PlannedRequest,
     Rejection,
+    usable_members,
 )
 from audience_pipelines.destinations.linkedin import payloads
 from audience_pipelines.destinations.linkedin.errors import DUPLICATE, classifier, element_rejections
@@ -165,17 +166,9 @@ class LinkedInClient:
     ) -> tuple[PlannedRequest | None, list[str], list[Rejection]]:
         """The BATCH_CREATE request, the member key of each element, and members with nothing to send."""
         batch.check_size(self.max_batch_size, "linkedin")
-        found: list[list[dict[str, str]]] = []
-        keys: list[str] = []
-        unusable: list[Rejection] = []
-        for member in batch.members:
-            ids = payloads.user_ids(member.fields)
-            if ids:
-                found.append(ids)
-                keys.append(member.member_key)
-            else:
-                reason = f"no {' or '.join(payloads.FIELDS)} to send"
-                unusable.append(Rejection(member.member_key, "no_usable_identifier", reason))
+        found, keys, unusable = usable_members(
+            batch.members, payloads.user_ids, f"no {' or '.join(payloads.FIELDS)} to send"
+        )
         if not found:
             return None, keys, unusable
         headers = {"Content-Type": "application/json", **self._api_headers(), "X-RestLi-Method": "BATCH_CREATE"}
