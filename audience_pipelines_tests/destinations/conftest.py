@@ -13,3 +13,9 @@ def http() -> Iterator[requests.Session]:
     """A plain HTTP session for talking to a fake directly."""
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Every wait a client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
+    return []

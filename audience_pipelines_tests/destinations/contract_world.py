@@ -6,11 +6,13 @@ destination type finds the identifiers its contract case maps.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from audience_pipelines.config import ProjectConfig
@@ -18,6 +20,7 @@ from audience_pipelines.destinations.kit import ContractCase, ContractFake, Dest
 from audience_pipelines.sync.service import RunSummary, run_sync
 from audience_pipelines.warehouse import PartitionRef, materialize_diff, materialize_snapshot
 from audience_pipelines.warehouse.ledger import ledger_fields
+from audience_pipelines_tests.destinations.support import serving
 
 COLUMNS = ("email", "phone", "first_name", "last_name", "country", "zip", "external_id", "ga_client_id", "fbp")
 AUDIENCE_SQL = """
@@ -49,6 +52,16 @@ def person(n: int) -> dict[str, Any]:
         "fbp": f"fb.1.1700000000000.{1000000 + n}",
         "lifetime_value": 10 * n,
     }
+
+
+@contextlib.contextmanager
+def contract_world(
+    kind: DestinationType, case: ContractCase, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ContractWorld]:
+    """The type's fake serving, the source tables empty, and a world to sync through them."""
+    with serving(kind.fake.for_tests(), monkeypatch) as fake:
+        prepare_tables(engine)
+        yield ContractWorld(engine, kind, case, fake)
 
 
 def prepare_tables(engine: sa.Engine) -> None:

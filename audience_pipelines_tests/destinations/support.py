@@ -1,14 +1,20 @@
-"""Constants and small helpers shared by the sandbox tests."""
+"""Constants and small helpers shared by the destination tests."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TypeVar
 
+import pytest
 import requests
 
+from audience_pipelines.destinations.kit import ContractFake
 from audience_pipelines.destinations.webhook.fake import signed_headers
+
+Fake = TypeVar("Fake", bound=ContractFake)
 
 META_TOKEN = "EAAB-sandbox-token"
 PIXEL_ID = "1122334455"
@@ -33,3 +39,14 @@ def post_signed(
     """POST a JSON payload to a webhook receiver with Standard Webhooks headers."""
     body = json.dumps(payload).encode("utf-8")
     return http.post(url, data=body, headers=signed_headers(secret, body, msg_id, timestamp), **kwargs)
+
+
+@contextlib.contextmanager
+def serving(fake: Fake, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake]:
+    """A started fake whose credentials are exported to the environment; afterwards it must not have hit an
+    unexpected error of its own."""
+    for name, value in fake.environment().items():
+        monkeypatch.setenv(name, value)
+    with fake:
+        yield fake
+    assert fake.internal_errors == [], "the fake hit an unexpected error"

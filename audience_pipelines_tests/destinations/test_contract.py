@@ -29,7 +29,7 @@ from audience_pipelines_tests.destinations.contract_world import (
     BATCH,
     SYNC,
     ContractWorld,
-    prepare_tables,
+    contract_world,
     project_dict,
 )
 
@@ -58,16 +58,8 @@ def fields_world(
 def _world(
     kind: DestinationType, case: ContractCase, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ContractWorld]:
-    fake = kind.fake.for_tests()
-    fake.start()
-    for name, value in fake.environment().items():
-        monkeypatch.setenv(name, value)
-    prepare_tables(clean_warehouse)
-    try:
-        yield ContractWorld(clean_warehouse, kind, case, fake)
-    finally:
-        fake.stop()
-    assert fake.internal_errors == [], "the fake hit an unexpected error"
+    with contract_world(kind, case, clean_warehouse, monkeypatch) as world:
+        yield world
 
 
 def assert_acknowledged(summary: RunSummary) -> None:

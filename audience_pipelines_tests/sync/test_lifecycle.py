@@ -14,7 +14,7 @@ from audience_pipelines.sync.lifecycle import LifecycleError, delete_list, relin
 from audience_pipelines.warehouse import SCHEMA
 from audience_pipelines.warehouse.ledger import ledger_members
 from audience_pipelines.warehouse.sync_runs import get_state
-from audience_pipelines_tests.destinations.contract_world import LIST_NAME, SYNC, ContractWorld, prepare_tables
+from audience_pipelines_tests.destinations.contract_world import LIST_NAME, SYNC, ContractWorld, contract_world
 
 LIST = "shoppers-list"
 
@@ -61,11 +61,8 @@ def test_delete_list_says_so_where_the_platform_cannot_delete(world):
 @pytest.fixture(params=[META_CUSTOM_AUDIENCES, GOOGLE_ADS, TIKTOK_AUDIENCES, LINKEDIN], ids=lambda kind: kind.name)
 def platform(request, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[ContractWorld]:
     kind = request.param
-    with kind.fake.for_tests() as fake:
-        for name, value in fake.environment().items():
-            monkeypatch.setenv(name, value)
-        prepare_tables(clean_warehouse)
-        yield ContractWorld(clean_warehouse, kind, kind.contracts[0], fake)
+    with contract_world(kind, kind.contracts[0], clean_warehouse, monkeypatch) as world:
+        yield world
 
 
 def test_delete_list_deletes_on_the_platform_clears_the_ledger_and_unlinks(platform: ContractWorld):

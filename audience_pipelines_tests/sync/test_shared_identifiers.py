@@ -9,17 +9,14 @@ import sqlalchemy as sa
 from audience_pipelines.destinations.google_ads import GOOGLE_ADS
 from audience_pipelines.destinations.meta import META_CUSTOM_AUDIENCES
 from audience_pipelines.destinations.tiktok import TIKTOK_AUDIENCES
-from audience_pipelines_tests.destinations.contract_world import ContractWorld, prepare_tables
+from audience_pipelines_tests.destinations.contract_world import ContractWorld, contract_world
 
 
 @pytest.fixture(params=[META_CUSTOM_AUDIENCES, TIKTOK_AUDIENCES, GOOGLE_ADS], ids=lambda kind: kind.name)
 def platform(request, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[ContractWorld]:
     kind = request.param
-    with kind.fake.for_tests() as fake:
-        for name, value in fake.environment().items():
-            monkeypatch.setenv(name, value)
-        prepare_tables(clean_warehouse)
-        yield ContractWorld(clean_warehouse, kind, kind.contracts[0], fake)
+    with contract_world(kind, kind.contracts[0], clean_warehouse, monkeypatch) as world:
+        yield world
 
 
 def test_a_leaver_sharing_every_identifier_with_a_stayer_does_not_remove_the_stayer(platform: ContractWorld):

@@ -9,6 +9,7 @@ import pytest
 
 from audience_pipelines.destinations.braze import BrazeClient, BrazeConfig, FakeBraze
 from audience_pipelines.destinations.kit import Batch, OutboundMember
+from audience_pipelines_tests.destinations.support import serving
 
 ClientFactory = Callable[..., BrazeClient]
 
@@ -23,17 +24,8 @@ def batch(*members: OutboundMember, batch_id: str = "b1") -> Batch:
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBraze]:
-    server = FakeBraze.for_tests()
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    with server:
+    with serving(FakeBraze.for_tests(), monkeypatch) as server:
         yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 
 from audience_pipelines.destinations.ga4 import FakeGA4, GA4Client, GA4Config
 from audience_pipelines.destinations.kit import Batch, OutboundEvent
+from audience_pipelines_tests.destinations.support import serving
 
 SYNC = "vip_to_ga4"
 AUDIENCE = "vip_customers"
@@ -47,18 +48,8 @@ def batch(*events: OutboundEvent, batch_id: str = "b1") -> Batch:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGA4]:
     """A running fake whose credentials the tests export under the contract variable names."""
-    server = FakeGA4.for_tests()
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    with server:
+    with serving(FakeGA4.for_tests(), monkeypatch) as server:
         yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
-    return []
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from audience_pipelines.destinations.google_ads import FakeGoogleAds, GoogleAdsClient, GoogleAdsConfig
 from audience_pipelines.destinations.kit import Batch, OutboundMember
+from audience_pipelines_tests.destinations.support import serving
 
 ClientFactory = Callable[..., GoogleAdsClient]
 
@@ -32,18 +33,8 @@ def batch(*members: OutboundMember, batch_id: str = "b1") -> Batch:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogleAds]:
     """A running fake whose test credentials are exported under their CONTRACT_GOOGLE_ADS_* names."""
-    server = FakeGoogleAds.for_tests()
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    with server:
+    with serving(FakeGoogleAds.for_tests(), monkeypatch) as server:
         yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
-    return []
 
 
 @pytest.fixture

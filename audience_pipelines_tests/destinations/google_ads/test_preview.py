@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from audience_pipelines.destinations.google_ads import GOOGLE_ADS, FakeGoogleAds
+from audience_pipelines.destinations.google_ads import GOOGLE_ADS
 from audience_pipelines.destinations.kit import ContractCase
 from audience_pipelines.sync.preview import preview_sync
-from audience_pipelines_tests.destinations.contract_world import SYNC, ContractWorld, prepare_tables
+from audience_pipelines_tests.destinations.contract_world import SYNC, ContractWorld, contract_world
 
 json_format = pytest.importorskip("google.protobuf.json_format")
 jobs = pytest.importorskip("google.ads.googleads.v23.services.types.offline_user_data_job_service")
@@ -31,11 +31,8 @@ CASE = ContractCase(
 
 @pytest.fixture
 def world(clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[ContractWorld]:
-    with FakeGoogleAds.for_tests() as fake:
-        for name, value in fake.environment().items():
-            monkeypatch.setenv(name, value)
-        prepare_tables(clean_warehouse)
-        yield ContractWorld(clean_warehouse, GOOGLE_ADS, CASE, fake)
+    with contract_world(GOOGLE_ADS, CASE, clean_warehouse, monkeypatch) as world:
+        yield world
 
 
 def test_preview_prints_add_operations_the_official_schema_accepts(world: ContractWorld) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from audience_pipelines.destinations.hubspot import FakeHubSpot, HubSpotClient, HubSpotConfig
 from audience_pipelines.destinations.kit import Batch, OutboundMember
+from audience_pipelines_tests.destinations.support import serving
 
 ClientFactory = Callable[..., HubSpotClient]
 
@@ -24,18 +25,8 @@ def batch(*members: OutboundMember, batch_id: str = "b1") -> Batch:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHubSpot]:
     """A running fake whose test token is exported as CONTRACT_HUBSPOT_ACCESS_TOKEN."""
-    server = FakeHubSpot.for_tests()
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    with server:
+    with serving(FakeHubSpot.for_tests(), monkeypatch) as server:
         yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
-    return []
 
 
 @pytest.fixture

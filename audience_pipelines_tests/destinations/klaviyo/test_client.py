@@ -17,23 +17,15 @@ from audience_pipelines.destinations.kit import (
     UploadJobs,
 )
 from audience_pipelines.destinations.klaviyo import FakeKlaviyo, KlaviyoClient, KlaviyoConfig, check_fields, check_sync
+from audience_pipelines_tests.destinations.support import serving
 
 KEY_ENV = "CONTRACT_KLAVIYO_API_KEY"
 
 
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKlaviyo]:
-    server = FakeKlaviyo.for_tests()
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    with server:
+    with serving(FakeKlaviyo.for_tests(), monkeypatch) as server:
         yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
 
 
 def make(fake: FakeKlaviyo, sleeps: list[float], **settings: object) -> KlaviyoClient:

@@ -58,12 +58,6 @@ def fake(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Iterator[FakeLinkedIn
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
-    return []
-
-
-@pytest.fixture
 def make_config(fake: FakeLinkedIn) -> Callable[..., LinkedInConfig]:
     def build(**settings: Any) -> LinkedInConfig:
         body = fake.destination("linkedin")

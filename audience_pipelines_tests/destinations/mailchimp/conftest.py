@@ -9,6 +9,7 @@ import pytest
 
 from audience_pipelines.destinations.kit import Batch, OutboundMember
 from audience_pipelines.destinations.mailchimp import FakeMailchimp, MailchimpClient, MailchimpConfig
+from audience_pipelines_tests.destinations.support import serving
 
 ClientFactory = Callable[..., MailchimpClient]
 
@@ -26,18 +27,8 @@ def batch(*members: OutboundMember, batch_id: str = "b1") -> Batch:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMailchimp]:
     """A running fake whose test API key is exported as CONTRACT_MAILCHIMP_API_KEY."""
-    server = FakeMailchimp.for_tests()
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    with server:
+    with serving(FakeMailchimp.for_tests(), monkeypatch) as server:
         yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
-    return []
 
 
 @pytest.fixture

@@ -32,12 +32,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMeta]:
     assert server.internal_errors == []
 
 
-@pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
-    return []
-
-
 def destination_dict(fake: FakeMeta, retry: dict[str, Any], **credentials: str) -> dict[str, Any]:
     return {
         "name": "meta_test",

@@ -9,6 +9,7 @@ import pytest
 
 from audience_pipelines.destinations.kit import Batch, ListRef, ListTarget, OutboundMember
 from audience_pipelines.destinations.salesforce import FakeSalesforce, SalesforceClient, SalesforceConfig
+from audience_pipelines_tests.destinations.support import serving
 
 ClientFactory = Callable[..., SalesforceClient]
 
@@ -32,18 +33,8 @@ def vip(client: SalesforceClient) -> ListRef:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSalesforce]:
     """A running fake whose test credentials are exported as CONTRACT_SALESFORCE_*."""
-    server = FakeSalesforce.for_tests()
-    for name, value in server.environment().items():
-        monkeypatch.setenv(name, value)
-    with server:
+    with serving(FakeSalesforce.for_tests(), monkeypatch) as server:
         yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; ``sleeps.append`` as ``sleep`` means no test waits."""
-    return []
 
 
 @pytest.fixture

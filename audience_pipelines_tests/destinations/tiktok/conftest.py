@@ -33,12 +33,6 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
 
 
 @pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait a client asked for (``sleep=sleeps.append``: no test waits)."""
-    return []
-
-
-@pytest.fixture
 def logs() -> list[str]:
     return []
 
