@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -19,3 +20,12 @@ def http() -> Iterator[requests.Session]:
 def sleeps() -> list[float]:
     """Every wait a client asked for; passing ``sleeps.append`` as ``sleep`` means no test waits."""
     return []
+
+
+@pytest.fixture
+def opened() -> Iterator[list[Any]]:
+    """Destination clients a test built; each is closed when the test ends."""
+    clients: list[Any] = []
+    yield clients
+    for client in clients:
+        client.close()

@@ -40,17 +40,13 @@ def make_config(fake: FakeBraze) -> Callable[..., BrazeConfig]:
 
 
 @pytest.fixture
-def make_client(make_config: Callable[..., BrazeConfig], sleeps: list[float]) -> Iterator[ClientFactory]:
-    clients: list[BrazeClient] = []
-
+def make_client(make_config: Callable[..., BrazeConfig], sleeps: list[float], opened: list[Any]) -> ClientFactory:
     def build(**settings: Any) -> BrazeClient:
         client = BrazeClient(make_config(**settings), sleep=sleeps.append)
-        clients.append(client)
+        opened.append(client)
         return client
 
-    yield build
-    for client in clients:
-        client.close()
+    return build
 
 
 @pytest.fixture

@@ -65,15 +65,14 @@ def make_config(fake: FakeGA4) -> Callable[..., GA4Config]:
 
 
 @pytest.fixture
-def make_client(make_config: Callable[..., GA4Config], sleeps: list[float]) -> Iterator[Callable[..., GA4Client]]:
+def make_client(
+    make_config: Callable[..., GA4Config], sleeps: list[float], opened: list[Any]
+) -> Callable[..., GA4Client]:
     """``make_client(validate=..., retry={...})``: a client for the running fake that never waits."""
-    clients: list[GA4Client] = []
 
     def build(retry: dict[str, Any] | None = None, **settings: Any) -> GA4Client:
         client = GA4Client(make_config(retry, **settings), log=lambda message: None, sleep=sleeps.append)
-        clients.append(client)
+        opened.append(client)
         return client
 
-    yield build
-    for client in clients:
-        client.close()
+    return build

@@ -49,18 +49,14 @@ def make_config(fake: FakeGoogleAds) -> Callable[..., GoogleAdsConfig]:
 
 
 @pytest.fixture
-def make_client(make_config: Callable[..., GoogleAdsConfig], sleeps: list[float]) -> Iterator[ClientFactory]:
-    clients: list[GoogleAdsClient] = []
-
+def make_client(make_config: Callable[..., GoogleAdsConfig], sleeps: list[float], opened: list[Any]) -> ClientFactory:
     def build(clock: Callable[[], float] | None = None, **settings: Any) -> GoogleAdsClient:
         extra = {"clock": clock} if clock else {}
         client = GoogleAdsClient(make_config(**settings), log=lambda message: None, sleep=sleeps.append, **extra)
-        clients.append(client)
+        opened.append(client)
         return client
 
-    yield build
-    for client in clients:
-        client.close()
+    return build
 
 
 @pytest.fixture

@@ -41,18 +41,14 @@ def make_config(fake: FakeHubSpot) -> Callable[..., HubSpotConfig]:
 
 
 @pytest.fixture
-def make_client(make_config: Callable[..., HubSpotConfig], sleeps: list[float]) -> Iterator[ClientFactory]:
-    clients: list[HubSpotClient] = []
-
+def make_client(make_config: Callable[..., HubSpotConfig], sleeps: list[float], opened: list[Any]) -> ClientFactory:
     def build(logs: list[str] | None = None, **settings: Any) -> HubSpotClient:
         log = logs.append if logs is not None else (lambda message: None)
         client = HubSpotClient(make_config(**settings), log=log, sleep=sleeps.append)
-        clients.append(client)
+        opened.append(client)
         return client
 
-    yield build
-    for client in clients:
-        client.close()
+    return build
 
 
 @pytest.fixture

@@ -70,19 +70,15 @@ def make_config(fake: FakeLinkedIn) -> Callable[..., LinkedInConfig]:
 
 @pytest.fixture
 def make_client(
-    make_config: Callable[..., LinkedInConfig], sleeps: list[float], clock: Clock
-) -> Iterator[ClientFactory]:
-    clients: list[LinkedInClient] = []
-
+    make_config: Callable[..., LinkedInConfig], sleeps: list[float], clock: Clock, opened: list[Any]
+) -> ClientFactory:
     def build(logs: list[str] | None = None, **settings: Any) -> LinkedInClient:
         log = logs.append if logs is not None else (lambda message: None)
         client = LinkedInClient(make_config(**settings), log=log, sleep=sleeps.append, clock=clock)
-        clients.append(client)
+        opened.append(client)
         return client
 
-    yield build
-    for client in clients:
-        client.close()
+    return build
 
 
 @pytest.fixture

@@ -43,18 +43,14 @@ def make_config(fake: FakeMailchimp) -> Callable[..., MailchimpConfig]:
 
 
 @pytest.fixture
-def make_client(make_config: Callable[..., MailchimpConfig], sleeps: list[float]) -> Iterator[ClientFactory]:
-    clients: list[MailchimpClient] = []
-
+def make_client(make_config: Callable[..., MailchimpConfig], sleeps: list[float], opened: list[Any]) -> ClientFactory:
     def build(logs: list[str] | None = None, **settings: Any) -> MailchimpClient:
         log = logs.append if logs is not None else (lambda message: None)
         client = MailchimpClient(make_config(**settings), log=log, sleep=sleeps.append)
-        clients.append(client)
+        opened.append(client)
         return client
 
-    yield build
-    for client in clients:
-        client.close()
+    return build
 
 
 @pytest.fixture

@@ -49,18 +49,14 @@ def make_config(fake: FakeSalesforce) -> Callable[..., SalesforceConfig]:
 
 
 @pytest.fixture
-def make_client(make_config: Callable[..., SalesforceConfig], sleeps: list[float]) -> Iterator[ClientFactory]:
-    clients: list[SalesforceClient] = []
-
+def make_client(make_config: Callable[..., SalesforceConfig], sleeps: list[float], opened: list[Any]) -> ClientFactory:
     def build(logs: list[str] | None = None, **settings: Any) -> SalesforceClient:
         log = logs.append if logs is not None else (lambda message: None)
         client = SalesforceClient(make_config(**settings), log=log, sleep=sleeps.append)
-        clients.append(client)
+        opened.append(client)
         return client
 
-    yield build
-    for client in clients:
-        client.close()
+    return build
 
 
 @pytest.fixture
