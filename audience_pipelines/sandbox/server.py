@@ -164,6 +164,8 @@ class FakeServer(abc.ABC):
         self._log: list[RequestRecord] = []
         self._faults: list[_Fault] = []
         self._internal_errors: list[str] = []
+        self._rows_received = 0
+        self._largest_request = 0
         self._stopping = threading.Event()
         self._httpd: _SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -336,6 +338,26 @@ class FakeServer(abc.ABC):
         """Unexpected exceptions raised while handling (type and route only); empty when the fake is sound."""
         with self._control_lock:
             return list(self._internal_errors)
+
+    # ------------------------------------------------------------------ contract counters
+
+    def count_rows(self, rows: int, *, received: bool = True, largest: bool = True) -> None:
+        """Count the members or events an accepted request carried (for ``rows_received`` / ``largest_request``)."""
+        with self._lock:
+            if received:
+                self._rows_received += rows
+            if largest:
+                self._largest_request = max(self._largest_request, rows)
+
+    def rows_received(self) -> int:
+        """Members or events received in accepted member/event requests, re-sends included."""
+        with self._lock:
+            return self._rows_received
+
+    def largest_request(self) -> int:
+        """The most members or events one accepted request carried."""
+        with self._lock:
+            return self._largest_request
 
     # ------------------------------------------------------------------ subclass API
 

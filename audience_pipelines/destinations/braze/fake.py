@@ -47,8 +47,6 @@ class FakeBraze(FakeServer):
         self._profiles: dict[int, dict[str, Any]] = {}
         self._index: dict[str, dict[str, int]] = {name: {} for name in LOOKUP}
         self._reject: Predicate | None = None
-        self._rows_received = 0
-        self._largest_request = 0
 
     # ------------------------------------------------------------------ contract fake
 
@@ -83,14 +81,6 @@ class FakeBraze(FakeServer):
         settings = config.settings  # type: ignore[attr-defined]
         with self._lock:
             return {_label(p) for p in self._profiles.values() if _in_audience(p, settings, list_id)}
-
-    def rows_received(self) -> int:
-        with self._lock:
-            return self._rows_received
-
-    def largest_request(self) -> int:
-        with self._lock:
-            return self._largest_request
 
     def throttle_next(self) -> float | None:
         """The next /users/track request answers 429 with ``X-RateLimit-Reset`` two seconds ahead."""
@@ -166,8 +156,7 @@ class FakeBraze(FakeServer):
             for index, item in enumerate(objects):
                 if index not in refused:
                     self._upsert(item)
-            self._rows_received += len(objects)
-            self._largest_request = max(self._largest_request, len(objects))
+            self.count_rows(len(objects))
         answer: dict[str, Any] = {"message": "success", "attributes_processed": len(objects) - len(errors)}
         return Response(201, {**answer, **({"errors": errors} if errors else {})})
 

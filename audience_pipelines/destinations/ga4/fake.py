@@ -72,8 +72,6 @@ class FakeGA4(FakeServer):
         self._duplicates = 0
         self._dropped = 0
         self._validations = 0
-        self._rows = 0
-        self._largest = 0
 
     # ------------------------------------------------------------------ contract fake
 
@@ -113,14 +111,6 @@ class FakeGA4(FakeServer):
             if event["params"].get("sync") == sync:
                 latest[event["client_id"]] = event["name"]
         return {client_id for client_id, name in latest.items() if name == ADDED}
-
-    def rows_received(self) -> int:
-        with self._lock:
-            return self._rows
-
-    def largest_request(self) -> int:
-        with self._lock:
-            return self._largest
 
     def throttle_next(self) -> float | None:
         """The next collect request answers 429 without Retry-After (GA4 documents no throttle signal)."""
@@ -163,8 +153,8 @@ class FakeGA4(FakeServer):
             return {
                 "events": copy.deepcopy(self._events),
                 "counters": {
-                    "rows_received": self._rows,
-                    "largest_request": self._largest,
+                    "rows_received": self._rows_received,
+                    "largest_request": self._largest_request,
                     "duplicate_events": self._duplicates,
                     "dropped_requests": self._dropped,
                     "validation_requests": self._validations,
@@ -201,8 +191,7 @@ class FakeGA4(FakeServer):
 
     def _collect(self, measurement_id: str, body: dict[str, Any]) -> None:
         events = body["events"]
-        self._rows += len(events)
-        self._largest = max(self._largest, len(events))
+        self.count_rows(len(events))
         stored = self._events.setdefault(measurement_id, [])
         for event in events:
             params = dict(event.get("params", {}))

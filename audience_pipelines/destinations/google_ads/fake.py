@@ -134,8 +134,6 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
         self._conflicts = 0
         self._throttles: list[float] = []
         self._member_delays: list[float] = []
-        self._rows_received = 0
-        self._largest_request = 0
 
     # ------------------------------------------------------------------ contract fake
 
@@ -158,14 +156,6 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
     def token_requests(self) -> int:
         """Grants asked of the token endpoint so far."""
         return self.tokens.requests
-
-    def rows_received(self) -> int:
-        with self._lock:
-            return self._rows_received
-
-    def largest_request(self) -> int:
-        with self._lock:
-            return self._largest_request
 
     def throttle_next(self, seconds: float = 2.0) -> float | None:
         """The next addOperations answers 429 RESOURCE_EXHAUSTED with ``retryDelay`` of ``seconds``."""
@@ -546,8 +536,7 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
         job.kind = job.kind or next(iter(data_kinds), None)
         for kind, identity in staged:
             job.staged.append((kind, [identity]))
-        self._rows_received += len(operations)
-        self._largest_request = max(self._largest_request, len(operations))
+        self.count_rows(len(operations))
         if not errors:
             return {}
         first = errors[0]["message"]

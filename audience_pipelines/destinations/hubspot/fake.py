@@ -55,7 +55,12 @@ class _List:
 
 
 class FakeHubSpot(FakeServer):
-    """Strict fake HubSpot (lists, contacts batch upsert/read) for tests and the local sandbox."""
+    """Strict fake HubSpot (lists, contacts batch upsert/read) for tests and the local sandbox.
+
+    Contract counts: inputs of accepted contacts upsert / read requests (each member add or removal starts
+    with one); the largest request is the most inputs or record ids one accepted contacts or membership
+    request carried.
+    """
 
     url_env: ClassVar[str] = "AUDIENCE_PIPELINES_SANDBOX_HUBSPOT_URL"
 
@@ -72,8 +77,6 @@ class FakeHubSpot(FakeServer):
         self._refused: dict[str, str] = {}
         self._throttles = 0
         self._member_delays: list[float] = []
-        self._rows_received = 0
-        self._largest_request = 0
 
     # ------------------------------------------------------------------ contract fake
 
@@ -102,16 +105,6 @@ class FakeHubSpot(FakeServer):
         with self._lock:
             found = self._lists.get(int(list_id)) if list_id and list_id.isdigit() else None
             return {self._contacts[record]["email"] for record in (found.members if found else ())}
-
-    def rows_received(self) -> int:
-        """Inputs of accepted contacts upsert / read requests: each member add or removal starts with one."""
-        with self._lock:
-            return self._rows_received
-
-    def largest_request(self) -> int:
-        """The most inputs or record ids one accepted contacts or membership request carried."""
-        with self._lock:
-            return self._largest_request
 
     def throttle_next(self) -> float | None:
         """The next contacts or membership request answers 429; HubSpot sends no Retry-After, so None."""
@@ -304,8 +297,7 @@ class FakeHubSpot(FakeServer):
                 results.append(
                     {"id": str(record), "properties": dict(self._contacts[record]), "new": new, "archived": False}
                 )
-            self._rows_received += len(inputs)
-            self._largest_request = max(self._largest_request, len(inputs))
+            self.count_rows(len(inputs))
         return self._batch_answer(results, errors)
 
     def _read(self, body: Any) -> Response:
@@ -322,8 +314,7 @@ class FakeHubSpot(FakeServer):
                     continue
                 props = {k: v for k, v in self._contacts[record].items() if k in wanted or k == "hs_object_id"}
                 results.append({"id": str(record), "properties": props, "archived": False})
-            self._rows_received += len(inputs)
-            self._largest_request = max(self._largest_request, len(inputs))
+            self.count_rows(len(inputs))
         message = "Could not get some CONTACT objects, they may be deleted or not exist."
         errors = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": message, "context": {"ids": missing}}]
         return self._batch_answer(results, errors if missing else [])
@@ -356,7 +347,7 @@ class FakeHubSpot(FakeServer):
                 changed = [i for i in present if i in target.members]
                 target.members.difference_update(changed)
                 key = "recordIdsRemoved"
-            self._largest_request = max(self._largest_request, len(body))
+            self.count_rows(len(body), received=False)
         return Response(200, {"recordIdsMissing": [str(i) for i in missing], key: [str(i) for i in changed]})
 
 

@@ -91,8 +91,6 @@ class FakeKlaviyo(FakeServer):
         self._reject: Rejector | None = None
         self._throttles: list[str | None] = []
         self._delays: list[float] = []
-        self._rows_received = 0
-        self._largest_request = 0
         self.lists_created = 0
 
     # ------------------------------------------------------------------ contract fake
@@ -127,14 +125,6 @@ class FakeKlaviyo(FakeServer):
             found = self._lists.get(list_id or "")
             profiles = [self._profiles[pid] for pid in (found.members if found else {})]
             return member_labels((pr.get("email"), json.dumps([pr.get(n) for n in IDENTIFIERS])) for pr in profiles)
-
-    def rows_received(self) -> int:
-        with self._lock:
-            return self._rows_received
-
-    def largest_request(self) -> int:
-        with self._lock:
-            return self._largest_request
 
     def throttle_next(self, retry_after: str | None = "2") -> float | None:
         with self._lock:
@@ -295,7 +285,7 @@ class FakeKlaviyo(FakeServer):
             return _error(400, "invalid", f"At most {MAX_RELATIONSHIPS} profiles per request.", "/data")
         for item in data:
             found.members.pop(item["id"], None)
-        self._largest_request = max(self._largest_request, len(data))
+        self.count_rows(len(data), received=False)
         return Response(204)
 
     def _lookup(self, request: Request) -> Response:
@@ -306,8 +296,7 @@ class FakeKlaviyo(FakeServer):
         if len(values) > MAX_LOOKUP or int(request.query.get("page[size]", "20")) > MAX_LOOKUP:
             return _error(400, "invalid", f"At most {MAX_LOOKUP} values and profiles per page.", "/filter")
         ids = dict.fromkeys(pid for v in values if (pid := self._index.get((match.group(1), v))))
-        self._rows_received += len(values)
-        self._largest_request = max(self._largest_request, len(values))
+        self.count_rows(len(values))
         data = [{"type": "profile", "id": pid, "attributes": self._identity(pid)} for pid in ids]
         return Response(200, {"data": data, "links": {"next": None}})
 
@@ -349,8 +338,7 @@ class FakeKlaviyo(FakeServer):
                 )
         job = _Job(f"J{next(self._ids):06d}", len(profiles), errors, self.job_polls)
         self._jobs[job.id] = job
-        self._rows_received += len(profiles)
-        self._largest_request = max(self._largest_request, len(profiles))
+        self.count_rows(len(profiles))
         return Response(202, {"data": self._job_resource(job, "queued")})
 
     def _profile_problem(self, item: dict[str, Any]) -> str | None:

@@ -82,8 +82,6 @@ class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
         self._segments: dict[int, _Segment] = {}
         self._throttles = 0
         self._member_delays: list[float] = []
-        self._rows_received = 0
-        self._largest_request = 0
 
     @property
     def account_urn(self) -> str:
@@ -114,14 +112,6 @@ class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
     def token_requests(self) -> int:
         """Grants asked of the token endpoint so far."""
         return self.tokens.requests
-
-    def rows_received(self) -> int:
-        with self._lock:
-            return self._rows_received
-
-    def largest_request(self) -> int:
-        with self._lock:
-            return self._largest_request
 
     def throttle_next(self) -> float | None:
         """The next /users request answers 429; LinkedIn documents no wait, so None."""
@@ -291,8 +281,7 @@ class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
             if segment.type != "USER":
                 raise rules.ApiError(400, "INVALID_SEGMENT_TYPE", "Users can only be added to USER segments.")
             statuses = [self._apply(segment, element) for element in elements]
-            self._rows_received += len(elements)
-            self._largest_request = max(self._largest_request, len(elements))
+            self.count_rows(len(elements))
         return Response(200, {"elements": statuses})
 
     @staticmethod

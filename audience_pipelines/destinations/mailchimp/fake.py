@@ -60,7 +60,10 @@ class _Audience:
 
 
 class FakeMailchimp(FakeServer):
-    """Strict fake Mailchimp Marketing API for tests and the local sandbox."""
+    """Strict fake Mailchimp Marketing API for tests and the local sandbox.
+
+    Contract counts: members in accepted tag (segment) requests, one per member per operation.
+    """
 
     url_env: ClassVar[str] = "AUDIENCE_PIPELINES_SANDBOX_MAILCHIMP_URL"
 
@@ -84,8 +87,6 @@ class FakeMailchimp(FakeServer):
         self._audiences = {list_id: _Audience(list_id)}
         self._throttles: list[int] = []  # statuses of the next member requests (429, or a bare 403)
         self._member_delays: list[float] = []
-        self._rows_received = 0
-        self._largest_request = 0
 
     # ------------------------------------------------------------------ contract fake
 
@@ -126,15 +127,6 @@ class FakeMailchimp(FakeServer):
             audience = self._audiences.get(audience_id)
             segment = audience.segments.get(int(list_id)) if audience else None
             return {audience.members[h].email for h in segment.members} if audience and segment else set()
-
-    def rows_received(self) -> int:
-        """Members in accepted tag (segment) requests: one count per member per operation."""
-        with self._lock:
-            return self._rows_received
-
-    def largest_request(self) -> int:
-        with self._lock:
-            return self._largest_request
 
     def throttle_next(self) -> float | None:
         """The next member request answers 429; Mailchimp sends no Retry-After, so None."""
@@ -319,7 +311,7 @@ class FakeMailchimp(FakeServer):
                 member = audience.members[subscriber_hash(email)]
                 answer = {"id": subscriber_hash(email), "email_address": member.email, "status": member.status}
                 (updated if existed else new).append(answer)
-            self._largest_request = max(self._largest_request, len(members))
+            self.count_rows(len(members), received=False)
         return Response(
             200,
             {
@@ -376,8 +368,7 @@ class FakeMailchimp(FakeServer):
             if missing:
                 errors.append({"email_addresses": missing, "error": "Email addresses are not list members."})
             items = len(to_add) + len(to_remove)
-            self._rows_received += items
-            self._largest_request = max(self._largest_request, items)
+            self.count_rows(items)
         answer = {
             "members_added": added,
             "members_removed": removed,

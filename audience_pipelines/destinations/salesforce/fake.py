@@ -59,7 +59,10 @@ def _success(record_id: str) -> dict[str, Any]:
 
 
 class FakeSalesforce(OAuthCredentialsFake, FakeServer):
-    """Strict fake Salesforce org with OAuth, for tests and the local sandbox."""
+    """Strict fake Salesforce org with OAuth, for tests and the local sandbox.
+
+    Contract counts: CampaignMember records created, plus emails named in removal lookups (re-sends included).
+    """
 
     credential_fields: ClassVar[tuple[str, ...]] = CREDENTIALS
     test_prefix: ClassVar[str] = TEST_PREFIX
@@ -96,8 +99,6 @@ class FakeSalesforce(OAuthCredentialsFake, FakeServer):
         self._throttles = 0
         self._limit_exceeded = 0
         self._delays: list[float] = []
-        self._rows_received = 0
-        self._largest_request = 0
         self.person_deletes = 0
 
     # ------------------------------------------------------------------ contract fake
@@ -122,15 +123,6 @@ class FakeSalesforce(OAuthCredentialsFake, FakeServer):
                 for m in members
                 if m.get(f"{person}Id") and m["Status"] != removed
             }
-
-    def rows_received(self) -> int:
-        """CampaignMember records created, plus emails named in removal lookups (re-sends included)."""
-        with self._lock:
-            return self._rows_received
-
-    def largest_request(self) -> int:
-        with self._lock:
-            return self._largest_request
 
     def throttle_next(self) -> float | None:
         """The next collection request answers 503 server busy, Salesforce's retryable throttle (no wait given)."""
@@ -311,8 +303,7 @@ class FakeSalesforce(OAuthCredentialsFake, FakeServer):
             records = [self._project(query, row, version) for row in rows]
             if query.sobject == "CampaignMember" and (emails := self._member_emails(query)):
                 # a removal's member request: the members to remove are named here (the DELETE carries ids)
-                self._rows_received += emails
-                self._largest_request = max(self._largest_request, emails)
+                self.count_rows(emails)
         return Response(200, {"totalSize": len(records), "done": True, "records": records})
 
     def _member_emails(self, query: fake_soql.Query) -> int:
@@ -402,9 +393,9 @@ class FakeSalesforce(OAuthCredentialsFake, FakeServer):
         update = request.method == "PATCH"
         with self._lock:
             results = [self._save(record, update) for record in records]
-            self._largest_request = max(self._largest_request, len(records))
+            self.count_rows(len(records), received=False)
             created = sum(r["attributes"]["type"] == "CampaignMember" for r in records) if not update else 0
-            self._rows_received += created
+            self.count_rows(created, largest=False)
         return Response(200, results)
 
     def _save(self, record: dict[str, Any], update: bool) -> dict[str, Any]:
@@ -510,7 +501,7 @@ class FakeSalesforce(OAuthCredentialsFake, FakeServer):
             raise ApiError(400, "INVALID_QUERY_FILTER_OPERATOR", "allOrNone must be true or false.")
         with self._lock:
             results = [self._delete_one(i) for i in ids]
-            self._largest_request = max(self._largest_request, len(ids))
+            self.count_rows(len(ids), received=False)
         return Response(200, results)
 
     def _delete_one(self, record_id: str) -> dict[str, Any]:
