@@ -12,7 +12,7 @@ from typing import Any
 import requests
 
 from audience_pipelines.destinations.kit import DestinationError, FailureKind
-from audience_pipelines.destinations.settings import RetrySettings
+from audience_pipelines.destinations.settings import DestinationConfig, RetrySettings
 from audience_pipelines.privacy import mask_secrets, scrub_pii
 
 Classifier = Callable[[requests.Response], DestinationError | None]
@@ -158,6 +158,13 @@ class HttpClient:
         self.session.headers.update(headers or {})
         self.requests_sent = 0
         self.retries = 0
+
+    @classmethod
+    def for_destination(cls, config: DestinationConfig, base_url: str, **kwargs: Any) -> HttpClient:
+        """A client with the destination's retry budget and timeouts (its ``retry:`` block)."""
+        retry = config.retry
+        timeout = (retry.connect_timeout_seconds, retry.read_timeout_seconds)
+        return cls(base_url, retry=RetryPolicy.from_settings(retry), timeout=timeout, **kwargs)
 
     def request(
         self,

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier, json_object
+from audience_pipelines.destinations.http import HttpClient, default_classifier, json_object
 from audience_pipelines.destinations.kit import DestinationError, FailureKind
 from audience_pipelines.destinations.settings import DestinationConfig, read_env
 
@@ -48,13 +48,12 @@ class AccessTokens:
         self.remember = remember
         self._token: str | None = None
         self._expires_at = 0.0
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             token_url,
             platform=f"{config.type} '{config.name}' OAuth",  # type: ignore[attr-defined]
             classify=self._classify,
             secrets=self.secrets(),
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
         )

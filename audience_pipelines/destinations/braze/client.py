@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from audience_pipelines.destinations.braze import payloads
 from audience_pipelines.destinations.braze.errors import classifier, rejections
 from audience_pipelines.destinations.braze.settings import BrazeConfig
-from audience_pipelines.destinations.http import HttpClient, RateLimiter, RetryPolicy
+from audience_pipelines.destinations.http import HttpClient, RateLimiter
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -42,14 +42,13 @@ class BrazeClient:
         self.settings = config.settings
         variable = config.credentials.api_key
         self.api_key = read_env(config.name, "api_key", variable)
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.resolved_base_url(),
             platform=f"braze '{config.name}'",
             classify=classifier(variable, clock),
             headers={"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"},
             secrets=[self.api_key],
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
             rate_limiter=RateLimiter(self.settings.rate_limit_requests, self.settings.rate_limit_seconds),

@@ -17,7 +17,7 @@ import requests
 
 from audience_pipelines.destinations.ga4.payload import MemberRequest, encode, member_request
 from audience_pipelines.destinations.ga4.settings import GA4Config
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.destinations.http import HttpClient, default_classifier
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -62,14 +62,13 @@ class GA4Client:
         self.clock = clock
         self.platform = f"ga4 '{config.name}'"
         self._validated = False
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.resolved_base_url(),
             platform=self.platform,
             classify=self._classify,
             headers={"Content-Type": "application/json"},
             secrets=[self._api_secret],
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
         )

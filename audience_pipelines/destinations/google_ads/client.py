@@ -15,7 +15,7 @@ from audience_pipelines.destinations.google_ads.settings import (
     GoogleAdsConfig,
     customer_digits,
 )
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy, json_object
+from audience_pipelines.destinations.http import HttpClient, json_object
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -75,14 +75,13 @@ class GoogleAdsClient:
             clock=clock,
             remember=self._remember,
         )
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.resolved_base_url(),
             platform=f"google_ads '{config.name}'",
             classify=classifier(names),
             headers=headers,
             secrets=[developer_token, *self.tokens.secrets()],
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
         )

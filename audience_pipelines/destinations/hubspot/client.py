@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.http import HttpClient, RateLimiter, RetryPolicy, json_object
+from audience_pipelines.destinations.http import HttpClient, RateLimiter, json_object
 from audience_pipelines.destinations.hubspot import payloads
 from audience_pipelines.destinations.hubspot.errors import DUPLICATE_LIST, batch_parts, classifier, code
 from audience_pipelines.destinations.hubspot.settings import HubSpotConfig
@@ -55,14 +55,13 @@ class HubSpotClient:
         self.token = read_env(config.name, "access_token", variable)
         self.platform = f"hubspot '{config.name}'"
         self._checked: set[str] = set()
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.resolved_base_url(),
             platform=self.platform,
             classify=classifier(variable),
             headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
             secrets=[self.token],
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
             rate_limiter=pacer(config.settings.requests_per_10_seconds),

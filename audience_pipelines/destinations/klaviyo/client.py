@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.http import HttpClient, RateLimiter, RetryPolicy, default_classifier, json_object
+from audience_pipelines.destinations.http import HttpClient, RateLimiter, default_classifier, json_object
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -81,7 +81,8 @@ class KlaviyoClient:
         self._platform = f"klaviyo '{config.name}'"
         variable = config.credentials.api_key
         key = read_env(config.name, "the private API key", variable)
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.resolved_base_url(),
             platform=self._platform,
             classify=classifier(variable),
@@ -92,8 +93,6 @@ class KlaviyoClient:
                 "Content-Type": "application/json",
             },
             secrets=[key],
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
             rate_limiter=RateLimiter(self.settings.requests_per_minute, 60.0, burst=self.settings.burst),

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy, json_object
+from audience_pipelines.destinations.http import HttpClient, json_object
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -57,14 +57,13 @@ class LinkedInClient:
             clock=clock,
             remember=self._remember,
         )
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.resolved_base_url(),
             platform=f"linkedin '{config.name}'",
             classify=classifier(config.credentials, self.settings.api_version, self._fresh),
             headers={"Accept": "application/json", **self._api_headers()},
             secrets=self.tokens.secrets(),
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
         )

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.http import HttpClient, RateLimiter, RetryPolicy, json_object
+from audience_pipelines.destinations.http import HttpClient, RateLimiter, json_object
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -63,14 +63,13 @@ class MailchimpClient:
         key = read_env(config.name, "api_key", variable)
         basic = base64.b64encode(f"audience-pipelines:{key}".encode()).decode()
         self._platform = f"mailchimp '{config.name}'"
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.api_root(data_center(key, config.name, variable)),
             platform=self._platform,
             classify=classifier(variable),
             headers={"Authorization": f"Basic {basic}", "Accept": "application/json"},
             secrets=[key, basic],
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
             rate_limiter=RateLimiter(self.settings.requests_per_second),

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.http import Classifier, HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.destinations.http import Classifier, HttpClient, default_classifier
 from audience_pipelines.destinations.kit import DestinationError, FailureKind
 from audience_pipelines.destinations.meta.settings import MetaConfig
 from audience_pipelines.destinations.settings import read_env
@@ -123,14 +123,13 @@ def graph_client(
     token = read_env(config.name, "access_token", credentials.access_token)
     secret = read_env(config.name, "app_secret", credentials.app_secret) if credentials.app_secret else None
     proof = appsecret_proof(secret, token) if secret else None
-    client = HttpClient(
+    client = HttpClient.for_destination(
+        config,
         f"{config.resolved_base_url()}/{config.settings.api_version}",
         platform=f"{config.type} '{config.name}'",
         classify=classifier(credentials.access_token),
         headers={"Authorization": f"Bearer {token}"},
         secrets=[token, secret, proof],
-        retry=RetryPolicy.from_settings(config.retry),
-        timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
         log=log,
         sleep=sleep,
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.http import HttpClient, RateLimiter, RetryPolicy, json_object
+from audience_pipelines.destinations.http import HttpClient, RateLimiter, json_object
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -88,14 +88,13 @@ class SalesforceClient:
         self.tokens = SalesforceTokens(
             config, token_url, provider="Salesforce", log=log, sleep=sleep, clock=clock, remember=self._remember
         )
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             self.override or token_url,
             platform=self.platform,
             classify=classifier(config.credentials),
             headers={"Accept": "application/json"},
             secrets=self.tokens.secrets(),
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
             rate_limiter=RateLimiter(self.settings.requests_per_second),

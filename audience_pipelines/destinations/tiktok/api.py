@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from audience_pipelines.destinations.http import Classifier, HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.destinations.http import Classifier, HttpClient, default_classifier
 from audience_pipelines.destinations.kit import DestinationError, FailureKind
 from audience_pipelines.destinations.settings import read_env
 from audience_pipelines.destinations.tiktok.settings import TikTokConfig
@@ -90,14 +90,13 @@ class TikTokApiClient:
         self.log = log
         variable = config.credentials.access_token
         token = read_env(config.name, "access_token", variable)
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.resolved_base_url(),
             platform=f"{config.type} '{config.name}'",
             classify=classifier(variable),
             headers={"Access-Token": token, "Content-Type": "application/json"},
             secrets=[token],
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
         )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import requests
 
-from audience_pipelines.destinations.http import HttpClient, RetryPolicy, default_classifier
+from audience_pipelines.destinations.http import HttpClient, default_classifier
 from audience_pipelines.destinations.kit import (
     Batch,
     BatchOutcome,
@@ -127,13 +127,12 @@ class WebhookClient:
             variable = config.credentials.signing_secret
             raise InvalidSecretError(f"destination '{config.name}': signing_secret in ${variable}: {error}") from None
         self.clock = clock
-        self.http = HttpClient(
+        self.http = HttpClient.for_destination(
+            config,
             config.resolved_base_url(),
             platform=f"webhook '{config.name}'",
             classify=functools.partial(classify, secret_variable=config.credentials.signing_secret),
             secrets=[self.secret],
-            retry=RetryPolicy.from_settings(config.retry),
-            timeout=(config.retry.connect_timeout_seconds, config.retry.read_timeout_seconds),
             log=log,
             sleep=sleep,
         )
