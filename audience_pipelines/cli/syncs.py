@@ -14,7 +14,7 @@ from audience_pipelines.config.refresh import next_tick
 from audience_pipelines.defs.backfill import console_level
 from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
 from audience_pipelines.warehouse.failures import parked_members
-from audience_pipelines.warehouse.sync_runs import get_state, last_manual_run_started, recent_runs
+from audience_pipelines.warehouse.sync_runs import MatchFigures, get_state, last_manual_run_started, recent_runs
 
 
 class CooldownError(RuntimeError):
@@ -35,6 +35,18 @@ def next_run_text(config: ProjectConfig, sync: SyncConfig, now: dt.datetime) -> 
     return "when the audience is next materialized"
 
 
+def matched_text(match: MatchFigures) -> str:
+    """``1,200`` or ``1,140-1,260`` (a platform's range), ``-`` when the platform reported nothing."""
+    low, high = match.matched_low, match.matched_high
+    if low is None or high is None:
+        return "-"
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+
+def rate_text(match: MatchFigures) -> str:
+    return f"{match.match_rate:.0%}" if match.match_rate is not None else "-"
+
+
 def print_runs(
     engine: sa.Engine, config: ProjectConfig, sync_name: str | None, limit: int, *, include_skips: bool = False
 ) -> None:
@@ -48,7 +60,10 @@ def print_runs(
             print(f"\n{sync.name}  ({sync.audience} -> {sync.destination}, {sync.type} sync, {sync.mode})")
             print(f"  last synced: {synced}   next run: {next_run_text(config, sync, now)}")
             header = f"  {'started (UTC)':<17}{'trigger':<9}{'status':<9}{'partition':<12}"
-            columns = f"{'+plan':>7}{'-plan':>7}{'sent':>7}{'ok':>7}{'rej':>6}{'inval':>6}{'park':>5}{'secs':>7}"
+            columns = (
+                f"{'+plan':>7}{'-plan':>7}{'sent':>7}{'ok':>7}{'rej':>6}{'inval':>6}{'park':>5}{'nocons':>7}"
+                f"{'matched':>16}{'rate':>6}{'secs':>7}"
+            )
             print(header + columns + "  note")
             for run in recent_runs(conn, sync.name, limit, include_skips=include_skips):
                 c = run.counts
@@ -56,7 +71,8 @@ def print_runs(
                 print(
                     f"  {run.started_at:%Y-%m-%d %H:%M} {run.trigger:<9}{run.status:<9}{run.partition_key or '-':<12}"
                     f"{c.planned_adds:>7}{c.planned_removes:>7}{c.sent:>7}{c.accepted:>7}{c.rejected:>6}"
-                    f"{c.skipped_invalid:>6}{c.parked:>5}{seconds:>7}  {(run.error_summary or '')[:120]}"
+                    f"{c.skipped_invalid:>6}{c.parked:>5}{c.skipped_consent:>7}{matched_text(run.match):>16}"
+                    f"{rate_text(run.match):>6}{seconds:>7}  {(run.error_summary or '')[:120]}"
                 )
             total, parked = parked_members(conn, sync.name, limit=5)
             if total:

@@ -87,6 +87,11 @@ class ProjectConfig(StrictModel):
             for column in sync.fields:
                 if column not in audience.columns:
                     problems.append(f"field 'fields.{column}': audience '{audience.name}' has no column '{column}'")
+            if sync.consent is not None and sync.consent.column not in audience.columns:
+                problems.append(
+                    f"field 'consent.column': audience '{audience.name}' has no column '{sync.consent.column}' "
+                    f"(columns: {', '.join(audience.columns) or 'none'}; list it under traits)"
+                )
         return problems
 
     @property

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from audience_pipelines.config.audiences import ColumnName, Name, StrictModel
 from audience_pipelines.config.durations import Duration
@@ -45,6 +46,47 @@ class ListTargetConfig(StrictModel):
         return self
 
 
+#: values a consent column may be mapped to: letters, digits, space, '_', '-', '.' (compared case-insensitively)
+CONSENT_VALUE = re.compile(r"^[A-Za-z0-9 _.\-]{1,64}$")
+
+
+class ConsentConfig(StrictModel):
+    """The audience column that says whether a member consented, and which of its values mean yes.
+
+    A boolean column needs only ``column`` (``true`` means consent). A text column maps its values:
+    ``granted: ["yes", "true"]`` (case and surrounding spaces ignored). Anything else, or no value, is no
+    consent: the member is not sent, and a member the destination holds is removed.
+    """
+
+    column: ColumnName
+    granted: list[str] = Field(default_factory=lambda: ["true"], min_length=1, max_length=20)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _column_shorthand(cls, raw: object) -> object:
+        return {"column": raw} if isinstance(raw, str) else raw
+
+    @field_validator("granted", mode="before")
+    @classmethod
+    def _granted_values(cls, values: object) -> object:
+        if not isinstance(values, list):
+            return values
+        found = []
+        for value in values:
+            if isinstance(value, bool):
+                raise ValueError(
+                    "quote the consent values ('yes', 'true'): YAML reads unquoted yes/no/true/false/on/off as "
+                    "booleans, and a boolean column needs no granted list"
+                )
+            text = str(value) if isinstance(value, int) else value
+            if not isinstance(text, str) or not CONSENT_VALUE.match(text.strip()):
+                raise ValueError(
+                    f"{value!r} is not a consent value: use 1 to 64 letters, digits, spaces, '_', '-' or '.'"
+                )
+            found.append(text.strip().lower())
+        return found
+
+
 class SyncConfig(StrictModel):
     """One audience pushed to one destination."""
 
@@ -71,6 +113,9 @@ class SyncConfig(StrictModel):
     default_phone_region: PhoneRegion = Field(
         default="US",
         description="region for phone numbers written without a country code",
+    )
+    consent: ConsentConfig | None = Field(
+        default=None, description="audience column (and its values) that grant consent; members without it are not sent"
     )
     added_event: str = "added_to_segment"
     removed_event: str = "removed_from_segment"

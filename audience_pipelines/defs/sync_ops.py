@@ -113,6 +113,23 @@ def record(context: dg.OpExecutionContext, planned: SyncPlan, result: SyncResult
     context.log.info(f"{planned.sync}: {status}: {counts.accepted} accepted, {counts.rejected} rejected")
 
 
+def match_metadata(result: SyncResult) -> dict[str, float]:
+    """What the platform reported matching, as numbers (plotted per partition): ``match/rate`` (0-1), the
+    matched range, the platform's own rate range and any other figure it reports; nothing it did not report."""
+    report, match = result.match_report, result.match
+    if report is None or match is None:
+        return {}
+    values = {
+        "match/rate": match.match_rate,
+        "match/matched_low": match.matched_low,
+        "match/matched_high": match.matched_high,
+        "match/platform_rate_low": report.rate_low,
+        "match/platform_rate_high": report.rate_high,
+        **{f"match/{name}": value for name, value in sorted(report.figures.items())},
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def materialization_metadata(status: str, result: SyncResult) -> dict[str, object]:
     """Numeric metadata the UI plots per partition, plus the destination list."""
     counts = result.counts
@@ -125,9 +142,11 @@ def materialization_metadata(status: str, result: SyncResult) -> dict[str, objec
         "rejected": counts.rejected,
         "skipped_invalid": counts.skipped_invalid,
         "parked": counts.parked,
+        "skipped_consent": counts.skipped_consent,
         "batches": result.batches,
         "duration_seconds": round(result.seconds, 3),
         **{f"dropped/{key}": count for key, count in sorted(result.drop_counts.items())},
+        **match_metadata(result),
     }
     if result.list_ref is not None:
         metadata["list_id"] = result.list_ref.id

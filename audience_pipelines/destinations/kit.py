@@ -105,6 +105,9 @@ class Batch:
     events: Sequence[OutboundEvent] = ()
     sync: str = ""
     audience: str = ""
+    #: every member granted consent through the sync's consent column (a platform taking per-member
+    #: consent, such as Google Customer Match, sends it with each member)
+    consent_granted: bool = False
 
     @property
     def size(self) -> int:
@@ -254,6 +257,31 @@ class UploadJobs(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class MatchReport:
+    """What a platform reports about how many members of a list it matched to its users.
+
+    ``matched_low``/``matched_high`` bound the matched count (equal when the platform gives one number);
+    ``rate_low``/``rate_high`` bound the platform's own match rate as a fraction, where it reports one;
+    ``figures`` holds other numbers it reports (e.g. ``size_for_search``), by name.
+    """
+
+    matched_low: int | None = None
+    matched_high: int | None = None
+    rate_low: float | None = None
+    rate_high: float | None = None
+    figures: Mapping[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class MatchReporting(Protocol):
+    """Optional: the platform reports how many members of a list it matched (read after a list sync)."""
+
+    def match_report(self, target: ListRef) -> MatchReport | None:
+        """The platform's current figures for the list, or None when it has none yet."""
+        ...
+
+
 # ---------------------------------------------------------------------------------------------- fakes
 
 
@@ -322,6 +350,15 @@ class ContractFake(Protocol):
 
 
 @runtime_checkable
+class MatchReportingFake(Protocol):
+    """A fake of a platform that reports match figures: the members of a list it counts as matched."""
+
+    def matched_members(self, list_id: str) -> int:
+        """How many members of the list the fake matched (what its match figures are computed from)."""
+        ...
+
+
+@runtime_checkable
 class ProfileFake(Protocol):
     """A fake of a platform that keeps profiles with properties (CRM and email destinations)."""
 
@@ -372,6 +409,9 @@ class DestinationType:
     sync_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: extra checks of a sync against this type: (identifiers, destination config, fields) -> problems
     check_sync: Callable[[Mapping[str, str], DestinationConfig, Mapping[str, str]], list[str]] | None = None
+    #: the client reports match figures (:class:`MatchReporting`) and the fake computes them
+    #: (:class:`MatchReportingFake`); the contract suite checks both for every type that says so
+    reports_matches: bool = False
 
     def __post_init__(self) -> None:
         literal = self.config.model_fields["type"].annotation

@@ -81,12 +81,14 @@ def prepare_members(
 def member_batch(
     sync: SyncConfig, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str], snapshot: str
 ) -> Batch:
-    """A list-sync batch with its stable id (per snapshot synced to)."""
+    """A list-sync batch with its stable id (per snapshot synced to); adds of a sync with a consent rule carry
+    only members whose consent column grants it, and say so."""
     return Batch(
         batch_id(sync.name, operation, members, fingerprints, snapshot),
         members=list(members),
         sync=sync.name,
         audience=sync.audience,
+        consent_granted=operation == "add" and sync.consent is not None,
     )
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from audience_pipelines.config import ProjectConfig, SyncConfig
+from audience_pipelines.warehouse.consent import count_without_consent
 from audience_pipelines.warehouse.ledger import SnapshotRef, count_pending, newest_snapshot
-from audience_pipelines.warehouse.sync_runs import get_state
+from audience_pipelines.warehouse.sync_runs import RunCounts, get_state
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,18 @@ class SyncPlan:
     adds: int = 0
     removes: int = 0
     held: int = 0
+    #: snapshot members not sent because their row grants no consent (the sync's consent rule)
+    without_consent: int = 0
     skip_reason: str | None = None
     blocked_reason: str | None = None
 
     @property
     def projected_size(self) -> int:
         return self.held + self.adds - self.removes
+
+    def initial_counts(self) -> RunCounts:
+        """A run's counts before anything is sent: the planned work and the members skipped for consent."""
+        return RunCounts(planned_adds=self.adds, planned_removes=self.removes, skipped_consent=self.without_consent)
 
 
 def plan_sync(engine: sa.Engine, config: ProjectConfig, sync_name: str) -> SyncPlan:
@@ -54,8 +61,14 @@ def plan_sync(engine: sa.Engine, config: ProjectConfig, sync_name: str) -> SyncP
                 f"{snapshot.partition_key}; a destination never moves backwards",
             )
         adds, removes, held = count_pending(
-            conn, sync.name, snapshot, list(sync.identifiers) + list(sync.fields), sending=sync.adds
+            conn,
+            sync.name,
+            snapshot,
+            list(sync.identifiers) + list(sync.fields),
+            sending=sync.adds,
+            consent=sync.consent,
         )
+        without_consent = count_without_consent(conn, sync.audience, snapshot.partition_start, sync.consent)
         reflected = (
             state.partition_start == snapshot.partition_start and snapshot.computed_at <= state.snapshot_computed_at
         )
@@ -72,6 +85,7 @@ def plan_sync(engine: sa.Engine, config: ProjectConfig, sync_name: str) -> SyncP
         adds=adds if sync.adds else 0,
         removes=removes if sync.removes else 0,
         held=held,
+        without_consent=without_consent,
     )
     return _guarded(plan, sync, tracked_adds=0 if sync.adds else adds)
 

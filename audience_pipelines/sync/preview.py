@@ -157,7 +157,14 @@ def _preview_adds(
     columns = [*sync.identifiers, *sync.fields]
     pending = _first_page(
         iter_pending_adds(
-            engine, sync.name, plan.snapshot, columns, sending=True, batch_size=limit, with_transition=events
+            engine,
+            sync.name,
+            plan.snapshot,
+            columns,
+            sending=True,
+            batch_size=limit,
+            with_transition=events,
+            consent=sync.consent,
         )
     )
     if not pending:
@@ -183,7 +190,9 @@ def _preview_removes(
     sync, plan = preview.sync, preview.plan
     events = sync.type == "event"
     pending = _first_page(
-        iter_pending_removes(engine, sync.name, plan.snapshot, batch_size=limit, with_transition=events)
+        iter_pending_removes(
+            engine, sync.name, plan.snapshot, batch_size=limit, with_transition=events, consent=sync.consent
+        )
     )
     if not pending:
         return

@@ -19,6 +19,7 @@ from audience_pipelines.destinations.kit import (
     ListClient,
     ListRef,
     ListTarget,
+    MatchReport,
     Operation,
     OutboundMember,
     UploadJobs,
@@ -49,6 +50,7 @@ from audience_pipelines.warehouse.ledger import (
 )
 from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
 from audience_pipelines.warehouse.sync_runs import (
+    MatchFigures,
     RejectedRow,
     RunCounts,
     get_state,
@@ -80,6 +82,9 @@ class SyncResult:
     batches: int = 0
     drop_counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: what the platform reported matching after the run (list syncs to platforms that report it)
+    match_report: MatchReport | None = None
+    match: MatchFigures | None = None
 
     @property
     def status(self) -> str:
@@ -101,7 +106,7 @@ class SyncRunner:
 
     def run(self, plan: SyncPlan) -> SyncResult:
         assert plan.snapshot is not None and plan.blocked_reason is None and plan.skip_reason is None
-        result = SyncResult(RunCounts(planned_adds=plan.adds, planned_removes=plan.removes), list_ref=None)
+        result = SyncResult(plan.initial_counts(), list_ref=None)
         started = time.monotonic()
         with sync_lock(self.engine, self.sync.name):
             try:
@@ -173,6 +178,7 @@ class SyncRunner:
             sending=sending,
             batch_size=self._page_size(),
             with_transition=events,
+            consent=self.sync.consent,
         )
         for pending in pages:
             prepared = prepare_members(
@@ -209,7 +215,12 @@ class SyncRunner:
     def _removals(self, plan: SyncPlan, result: SyncResult) -> None:
         events = self.sync.type == "event"
         pages = iter_pending_removes(
-            self.engine, self.sync.name, plan.snapshot, batch_size=self._page_size(), with_transition=events
+            self.engine,
+            self.sync.name,
+            plan.snapshot,
+            batch_size=self._page_size(),
+            with_transition=events,
+            consent=self.sync.consent,
         )
         for pending in pages:
             if not events:
@@ -239,7 +250,8 @@ class SyncRunner:
     def _keep_shared_people(self, plan: SyncPlan, pending: list[PendingMember]) -> list[PendingMember]:
         """Leavers whose identifiers a staying member also holds leave the ledger, not the platform."""
         with self.engine.begin() as conn:
-            shared = held_by_another(conn, self.sync.name, plan.snapshot, [m.member_key for m in pending])
+            keys = [m.member_key for m in pending]
+            shared = held_by_another(conn, self.sync.name, plan.snapshot, keys, self.sync.consent)
             if shared:
                 record_removed(conn, self.sync.name, sorted(shared))
         if shared:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from audience_pipelines.config import ProjectConfig
 from audience_pipelines.destinations.registry import build_client, destination_type
 from audience_pipelines.privacy import describe_error
+from audience_pipelines.sync.match_rates import read_match
 from audience_pipelines.sync.plan import SyncPlan, plan_sync
 from audience_pipelines.sync.runner import SyncFailed, SyncResult, SyncRunner
 from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
@@ -21,6 +22,7 @@ from audience_pipelines.warehouse.sync_runs import (
     RunCounts,
     fail_abandoned_runs,
     finish_run,
+    save_match,
     save_position,
     start_run,
 )
@@ -74,7 +76,7 @@ def begin_run(engine: sa.Engine, config: ProjectConfig, sync_name: str, *, run_i
         _finish(engine, run_id, "failed", RunCounts(), None, f"planning failed: {describe_error(error)}")
         raise
     partition = plan.snapshot.partition_key if plan.snapshot else None
-    counts = RunCounts(planned_adds=plan.adds, planned_removes=plan.removes)
+    counts = plan.initial_counts()
     if plan.skip_reason:
         with engine.begin() as conn:
             finish_run(
@@ -113,14 +115,16 @@ def push_run(
     destination_config = config.destination(sync.destination)
     platform = destination_type(destination_config.type).identity_rules(destination_config)
     partition = plan.snapshot.partition_key
-    counts = RunCounts(planned_adds=plan.adds, planned_removes=plan.removes)
+    counts = plan.initial_counts()
     try:
         destination = build_client(destination_config, log=log, sleep=sleep)
     except Exception as error:  # a missing secret, a bad base_url: the run ends failed with the reason
         _finish(engine, run_id, "failed", counts, partition, describe_error(error))
         raise SyncFailed(f"sync '{sync.name}' could not start: {describe_error(error)}", counts) from None
     try:
-        return SyncRunner(engine, sync, destination, platform, run_id, log=log).run(plan)
+        result = SyncRunner(engine, sync, destination, platform, run_id, log=log).run(plan)
+        result.match_report, result.match = read_match(engine, destination, sync.name, result.list_ref, log)
+        return result
     except SyncFailed as failure:
         _finish(engine, run_id, "failed", failure.counts, partition, str(failure))
         raise
@@ -154,6 +158,8 @@ def complete_run(engine: sa.Engine, plan: SyncPlan, result: SyncResult, *, run_i
             partition_key=snapshot.partition_key,
             error_summary=summary,
         )
+        if result.match is not None:
+            save_match(conn, run_id, result.match)
     return result.status
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from audience_pipelines.warehouse.consent import ConsentRule, consented
 from audience_pipelines.warehouse.failures import parked_filter
 from audience_pipelines.warehouse.schema import SCHEMA
 
@@ -65,16 +66,26 @@ def _fingerprint_sql(columns: Sequence[str]) -> str:
     return f"md5(jsonb_build_object({pairs})::text)"
 
 
-def _adds_filter(sending: bool) -> str:
+def _adds_filter(sending: bool, consent: ConsentRule | None = None) -> str:
+    # consent: a member whose snapshot row does not grant consent is neither sent nor tracked
+    with_consent = f" and {consented('s', consent)}"
     if not sending:  # tracking for subtractive mode: only members the ledger does not know yet
-        return "l.member_key is null"
-    return "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp}) and " + parked_filter(
-        "add", "s", "{fp}"
+        return "l.member_key is null" + with_consent
+    return (
+        "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp}) and "
+        + parked_filter("add", "s", "{fp}")
+        + with_consent
     )
 
 
 def count_pending(
-    conn: sa.Connection, sync: str, snapshot: SnapshotRef, columns: Sequence[str], *, sending: bool
+    conn: sa.Connection,
+    sync: str,
+    snapshot: SnapshotRef,
+    columns: Sequence[str],
+    *,
+    sending: bool,
+    consent: ConsentRule | None = None,
 ) -> tuple[int, int, int]:
     """(members to add or update, members to remove, members currently in the ledger)."""
     fingerprint = _fingerprint_sql(columns)
@@ -84,11 +95,11 @@ def count_pending(
             f"""select count(*) from {SCHEMA}.snapshot_members s
                 left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
                 where s.audience = :audience and s.partition_start = :start
-                  and {_adds_filter(sending).format(fp=fingerprint)}"""
+                  and {_adds_filter(sending, consent).format(fp=fingerprint)}"""
         ),
         params,
     ).scalar_one()
-    removes = conn.execute(sa.text(_REMOVES.format(select="count(*)", page="")), params).scalar_one()
+    removes = conn.execute(sa.text(_removes(consent).format(select="count(*)", page="")), params).scalar_one()
     held = conn.execute(sa.text(f"select count(*) from {SCHEMA}.sync_ledger where sync = :sync"), params).scalar_one()
     return adds, removes, held
 
@@ -98,8 +109,13 @@ _REMOVES = f"""
     where l.sync = :sync {{page}} and {parked_filter("remove", "l", None)}
       and not exists (select 1 from {SCHEMA}.snapshot_members s
                       where s.audience = :audience and s.partition_start = :start
-                        and s.member_key = l.member_key)
+                        and s.member_key = l.member_key and {{consented}})
 """
+
+
+def _removes(consent: ConsentRule | None) -> str:
+    """Consent: a held member whose snapshot row no longer grants consent is leaving."""
+    return _REMOVES.replace("{consented}", consented("s", consent))
 
 
 def iter_pending_adds(
@@ -111,6 +127,7 @@ def iter_pending_adds(
     sending: bool,
     batch_size: int,
     with_transition: bool = False,
+    consent: ConsentRule | None = None,
 ) -> Iterator[list[PendingMember]]:
     """Members of the snapshot the destination lacks (or holds with other values), in key order.
 
@@ -122,7 +139,7 @@ def iter_pending_adds(
             from {SCHEMA}.snapshot_members s
             left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
             where s.audience = :audience and s.partition_start = :start and s.member_key > :after
-              and {_adds_filter(sending).format(fp=fingerprint)}
+              and {_adds_filter(sending, consent).format(fp=fingerprint)}
             order by s.member_key limit :limit"""
     )
     params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
@@ -130,12 +147,19 @@ def iter_pending_adds(
 
 
 def iter_pending_removes(
-    engine: sa.Engine, sync: str, snapshot: SnapshotRef, *, batch_size: int, with_transition: bool = False
+    engine: sa.Engine,
+    sync: str,
+    snapshot: SnapshotRef,
+    *,
+    batch_size: int,
+    with_transition: bool = False,
+    consent: ConsentRule | None = None,
 ) -> Iterator[list[PendingMember]]:
     """Ledger members no longer in the snapshot, with the fields that were sent for them."""
     columns = f"l.member_key, l.fields, l.source_fingerprint, {_transition('l', 'exited', with_transition)}"
     query = sa.text(
-        _REMOVES.format(select=columns, page="and l.member_key > :after") + " order by l.member_key limit :limit"
+        _removes(consent).format(select=columns, page="and l.member_key > :after")
+        + " order by l.member_key limit :limit"
     )
     params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
     yield from _pages(engine, query, params, batch_size)
@@ -207,7 +231,13 @@ def record_held(
     )
 
 
-def held_by_another(conn: sa.Connection, sync: str, snapshot: SnapshotRef, member_keys: Sequence[str]) -> set[str]:
+def held_by_another(
+    conn: sa.Connection,
+    sync: str,
+    snapshot: SnapshotRef,
+    member_keys: Sequence[str],
+    consent: ConsentRule | None = None,
+) -> set[str]:
     """Leaving members whose exact identifiers another member still in the audience holds as sent.
 
     A platform keeps such members as one person, so removing the leaver's identifiers would remove the one who
@@ -223,6 +253,7 @@ def held_by_another(conn: sa.Connection, sync: str, snapshot: SnapshotRef, membe
                       select 1 from {SCHEMA}.sync_ledger o
                       join {SCHEMA}.snapshot_members s
                         on s.audience = :audience and s.partition_start = :start and s.member_key = o.member_key
+                       and {consented("s", consent)}
                       where o.sync = :sync and md5(o.fields::text) = md5(r.fields::text)
                         and o.fields = r.fields and o.member_key <> r.member_key and o.status = 'sent')"""
         ),

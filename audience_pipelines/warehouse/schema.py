@@ -141,6 +141,12 @@ create table if not exists {SCHEMA}.sync_member_failures (
     primary key (sync, operation, member_key)
 );
 alter table {SCHEMA}.sync_runs add column if not exists parked bigint not null default 0;
+-- Members a run did not send because their snapshot row grants no consent (issue 13).
+alter table {SCHEMA}.sync_runs add column if not exists skipped_consent bigint not null default 0;
+-- What the platform reported matching after the run (null where it reports nothing or could not be read).
+alter table {SCHEMA}.sync_runs add column if not exists matched_low bigint;
+alter table {SCHEMA}.sync_runs add column if not exists matched_high bigint;
+alter table {SCHEMA}.sync_runs add column if not exists match_rate double precision;
 
 create or replace view {SCHEMA}.membership_history as
 select c.audience, c.member_key, c.change, d.partition_key, c.partition_start as changed_at, d.computed_at,

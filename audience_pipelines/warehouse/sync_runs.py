@@ -25,6 +25,20 @@ class RunCounts:
     rejected: int = 0
     skipped_invalid: int = 0
     parked: int = 0
+    skipped_consent: int = 0
+
+
+@dataclass(frozen=True)
+class MatchFigures:
+    """How many members the platform reported matching after a run; None where it reported nothing.
+
+    ``matched_low``/``matched_high`` bound the matched count (equal when the platform gives one number);
+    ``match_rate`` is a fraction of the members sent (the platform's own rate where it reports one).
+    """
+
+    matched_low: int | None = None
+    matched_high: int | None = None
+    match_rate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class RunRecord:
     status: str
     partition_key: str | None = None
     counts: RunCounts = field(default_factory=RunCounts)
+    match: MatchFigures = field(default_factory=MatchFigures)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     duration_seconds: float | None = None
@@ -113,6 +128,7 @@ def finish_run(
             f"""update {SCHEMA}.sync_runs set status = :status, partition_key = :partition_key,
                     planned_adds = :planned_adds, planned_removes = :planned_removes, sent = :sent,
                     accepted = :accepted, rejected = :rejected, skipped_invalid = :skipped_invalid, parked = :parked,
+                    skipped_consent = :skipped_consent,
                     finished_at = now(), duration_seconds = extract(epoch from now() - started_at),
                     error_summary = :error_summary
                 where run_id = :run_id"""
@@ -124,6 +140,18 @@ def finish_run(
             "error_summary": error_summary,
             **asdict(counts),
         },
+    )
+
+
+def save_match(conn: sa.Connection, run_id: str, match: MatchFigures) -> None:
+    """Record what the platform reported matching for a run."""
+    conn.execute(
+        sa.text(
+            f"""update {SCHEMA}.sync_runs set matched_low = :matched_low, matched_high = :matched_high,
+                    match_rate = :match_rate
+                where run_id = :run_id"""
+        ),
+        {"run_id": run_id, **asdict(match)},
     )
 
 
@@ -280,8 +308,9 @@ def recent_runs(
     rows = conn.execute(
         sa.text(
             f"""select run_id, sync, destination, audience, trigger, status, partition_key, planned_adds,
-                       planned_removes, sent, accepted, rejected, skipped_invalid, parked, started_at, finished_at,
-                       duration_seconds, error_summary
+                       planned_removes, sent, accepted, rejected, skipped_invalid, parked, skipped_consent,
+                       matched_low, matched_high, match_rate, started_at, finished_at, duration_seconds,
+                       error_summary
                 from {SCHEMA}.sync_runs where (cast(:sync as text) is null or sync = :sync)
                   and (:skips or run_id not like 'skip:%')
                 order by started_at desc limit :limit"""
@@ -298,8 +327,16 @@ def recent_runs(
             status=r.status,
             partition_key=r.partition_key,
             counts=RunCounts(
-                r.planned_adds, r.planned_removes, r.sent, r.accepted, r.rejected, r.skipped_invalid, r.parked
+                r.planned_adds,
+                r.planned_removes,
+                r.sent,
+                r.accepted,
+                r.rejected,
+                r.skipped_invalid,
+                r.parked,
+                r.skipped_consent,
             ),
+            match=MatchFigures(r.matched_low, r.matched_high, r.match_rate),
             started_at=r.started_at,
             finished_at=r.finished_at,
             duration_seconds=r.duration_seconds,

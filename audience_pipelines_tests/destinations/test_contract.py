@@ -19,11 +19,18 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from audience_pipelines.destinations.kit import ContractCase, DestinationType, ProfileFake
+from audience_pipelines.destinations.kit import (
+    ContractCase,
+    DestinationType,
+    MatchReporting,
+    MatchReportingFake,
+    ProfileFake,
+)
 from audience_pipelines.destinations.registry import DESTINATION_TYPES
 from audience_pipelines.sync.preview import preview_sync
 from audience_pipelines.sync.service import RunSummary
 from audience_pipelines.warehouse import SCHEMA
+from audience_pipelines.warehouse.sync_runs import recent_runs
 from audience_pipelines_tests.conftest import PROJECT_DIR
 from audience_pipelines_tests.destinations.contract_world import (
     BATCH,
@@ -38,6 +45,7 @@ IDS = [f"{kind.name}-{case.sync_type}" for kind, case in CASES]
 
 
 FIELD_CASES = [(kind, case) for kind, case in CASES if case.fields]
+MATCH_CASES = [(kind, case) for kind, case in CASES if kind.reports_matches and case.sync_type == "list"]
 
 
 @pytest.fixture(params=CASES, ids=IDS)
@@ -52,6 +60,14 @@ def fields_world(
     request: pytest.FixtureRequest, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ContractWorld]:
     """Only the destinations whose contract case maps the trait to a profile property."""
+    yield from _world(*request.param, clean_warehouse, monkeypatch)
+
+
+@pytest.fixture(params=MATCH_CASES, ids=[f"{kind.name}-{case.sync_type}" for kind, case in MATCH_CASES])
+def match_world(
+    request: pytest.FixtureRequest, clean_warehouse: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ContractWorld]:
+    """Only the destinations that declare they report match figures."""
     yield from _world(*request.param, clean_warehouse, monkeypatch)
 
 
@@ -184,6 +200,33 @@ def test_a_trait_change_resends_only_the_members_it_changed(fields_world: Contra
     email = next(iter(world.case.identifiers.values()))
     assert str(world.fake.profile_value(ledger["p2"][email], prop)) == "999"
     assert str(world.fake.profile_value(ledger["p1"][email], prop)) == "10"
+
+
+def test_match_figures_follow_what_the_platform_matched(match_world: ContractWorld) -> None:
+    world = match_world
+    for day, members in ((1, range(1, 13)), (2, range(7, 21))):
+        world.members_on(day, members)
+        summary = world.sync()
+        assert_acknowledged(summary)
+        report, figures = summary.result.match_report, summary.result.match
+        list_id = summary.result.list_ref.id
+        assert isinstance(world.fake, MatchReportingFake)
+        matched = world.fake.matched_members(list_id)
+        assert 0 < matched < len(members), "the fake matched some members, not all"
+        assert report.matched_low <= matched <= report.matched_high, (report, matched)
+        assert 0 < figures.match_rate <= 1
+        with world.engine.connect() as conn:
+            [latest, *_] = recent_runs(conn, SYNC)
+        assert latest.match == figures, "run history keeps the same figures"
+
+
+def test_match_reporting_is_declared_exactly_where_it_is_implemented() -> None:
+    for kind in DESTINATION_TYPES:
+        assert hasattr(kind.client, "match_report") == kind.reports_matches, kind.name
+        assert hasattr(kind.fake, "matched_members") >= kind.reports_matches, kind.name
+        if kind.reports_matches:
+            assert "list" in kind.capabilities, f"{kind.name}: match figures are read for lists"
+            assert isinstance(kind.client, type) and issubclass(kind.client, MatchReporting), kind.name
 
 
 KILLED_RUN = """

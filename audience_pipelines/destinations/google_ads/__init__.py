@@ -60,6 +60,7 @@ GOOGLE_ADS = DestinationType(
     contracts=(ContractCase(sync_type="list", identifiers={"email": "email", "phone": "phone"}, match_field="email"),),
     fields=FIELDS,
     list_noun="user list",
+    reports_matches=True,
 )
 
 __all__ = ["FIELDS", "GOOGLE_ADS", "FakeGoogleAds", "GoogleAdsClient", "GoogleAdsConfig"]

@@ -23,6 +23,7 @@ from audience_pipelines.destinations.kit import (
     FailureKind,
     ListRef,
     ListTarget,
+    MatchReport,
     Operation,
     PlannedRequest,
     Rejection,
@@ -86,6 +87,7 @@ class GoogleAdsClient:
             sleep=sleep,
         )
         self._jobs: dict[tuple[str, Operation], str] = {}
+        self._finished_adds: dict[str, str] = {}  # user list id -> the add job this client saw succeed
 
     @property
     def max_batch_size(self) -> int:
@@ -199,7 +201,7 @@ class GoogleAdsClient:
             return None, keys, unusable
         job = self._jobs.get((target.id, operation), f"customers/{self.customer_id}/offlineUserDataJobs/PENDING")
         path = f"/{self.settings.api_version}/{job}:addOperations"
-        body = payloads.add_operations_body(operation, user_data)
+        body = payloads.add_operations_body(operation, user_data, consent_granted=batch.consent_granted)
         headers = {"Content-Type": "application/json"}
         return PlannedRequest(operation, "POST", path, body, headers), keys, unusable
 
@@ -234,6 +236,7 @@ class GoogleAdsClient:
 
     def finish_upload(self, target: ListRef, job_id: str) -> UploadResult:
         job = self._job_id(job_id)
+        started = [key for key, value in self._jobs.items() if value == job]
         self._jobs = {key: value for key, value in self._jobs.items() if value != job}
         status, reason = self._job_status(job)
         if status == "PENDING":
@@ -249,10 +252,40 @@ class GoogleAdsClient:
             waited += wait
             status, reason = self._job_status(job)
         if status == "SUCCESS":
+            self._finished_adds.update({list_id: job for list_id, op in started if op == "add"})
             return UploadResult("done", f"job {job} succeeded")
         if status is None:
             return UploadResult("failed", f"job {job} not found")
         return UploadResult("failed", f"job {job} failed: {reason or 'no failure reason given'}")
+
+    # ------------------------------------------------------------------ match rates
+
+    def match_report(self, target: ListRef) -> MatchReport | None:
+        """The user list's ``size_for_display`` / ``size_for_search`` and, when this client saw an add job
+        succeed for it, that job's ``match_rate_range``."""
+        rows = self._search(payloads.size_query(self._list_number(target.id)))
+        user_list = rows[0].get("userList") if rows else None
+        if not isinstance(user_list, dict):
+            return None
+        display, search = _int64(user_list.get("sizeForDisplay")), _int64(user_list.get("sizeForSearch"))
+        rate = self._match_rate(self._finished_adds.get(target.id))
+        figures = {"size_for_search": float(search)} if search is not None else {}
+        return MatchReport(
+            matched_low=display,
+            matched_high=display,
+            rate_low=rate[0] if rate else None,
+            rate_high=rate[1] if rate else None,
+            figures=figures,
+        )
+
+    def _match_rate(self, job: str | None) -> tuple[float, float] | None:
+        if job is None:
+            return None
+        rows = self._search(payloads.match_rate_query(job))
+        found = rows[0].get("offlineUserDataJob") if rows else None
+        metadata = found.get("operationMetadata") if isinstance(found, dict) else None
+        value = metadata.get("matchRateRange") if isinstance(metadata, dict) else None
+        return payloads.MATCH_RATE_RANGES.get(value) if isinstance(value, str) else None
 
     def _job_status(self, job: str) -> tuple[str | None, str | None]:
         rows = self._search(payloads.job_query(job))
@@ -319,3 +352,14 @@ class GoogleAdsClient:
     def close(self) -> None:
         self.http.close()
         self.tokens.close()
+
+
+def _int64(value: object) -> int | None:
+    """A REST int64 (a decimal string, or a number) as an int; None when absent or malformed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None

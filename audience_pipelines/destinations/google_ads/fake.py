@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from audience_pipelines.destinations.google_ads import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
+from audience_pipelines.sandbox.matching import count_matched
 from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake, fresh_credentials
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response, member_labels
 
@@ -42,6 +43,8 @@ KNOWN_FIELDS = {
             "membership_life_span",
             "crm_based_user_list.upload_key_type",
             "crm_based_user_list.app_id",
+            "size_for_display",
+            "size_for_search",
         )
     ),
     "offline_user_data_job": frozenset(
@@ -53,6 +56,7 @@ KNOWN_FIELDS = {
             "status",
             "failure_reason",
             "customer_match_user_list_metadata.user_list",
+            "operation_metadata.match_rate_range",
         )
     ),
 }
@@ -74,6 +78,7 @@ class _UserList:
     app_id: str | None
     type: str = "CRM_BASED"
     members: dict[Identity, None] = field(default_factory=dict)  # an ordered set
+    consents: dict[Identity, dict[str, str]] = field(default_factory=dict)  # consent each member was added with
 
 
 @dataclass
@@ -86,6 +91,9 @@ class _Job:
     failure_reason: str | None = None
     fail_with: str | None = None
     polls: int = 0
+    consent: dict[str, str] = field(default_factory=dict)  # job-level consent
+    member_consents: dict[Identity, dict[str, str]] = field(default_factory=dict)  # UserData.consent, per member
+    match_rate_range: str | None = None
 
 
 class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
@@ -202,6 +210,17 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
         """Members of a list, each as its set of ``(identifier kind, value)``."""
         with self._lock:
             return [set(member) for member in self._lists[int(list_id)].members]
+
+    def matched_members(self, list_id: str) -> int:
+        """Members of the list the fake counts as matched (its size_for_display)."""
+        with self._lock:
+            return _matched(self._lists[int(list_id.rsplit("/", 1)[-1])])
+
+    def member_consents(self, list_id: str) -> list[dict[str, str]]:
+        """The consent each member of the list was added with (its UserData's, else its job's)."""
+        with self._lock:
+            user_list = self._lists[int(list_id)]
+            return [dict(user_list.consents.get(member, {})) for member in user_list.members]
 
     def job_status(self, job: str) -> str:
         with self._lock:
@@ -345,6 +364,8 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
                 if entity.type == "CRM_BASED"
                 else None,
                 "user_list.crm_based_user_list.app_id": entity.app_id,
+                "user_list.size_for_display": _matched(entity),
+                "user_list.size_for_search": _matched(entity) * 9 // 10,
             }
         return {
             "offline_user_data_job.resource_name": f"{prefix}/offlineUserDataJobs/{entity.id}",
@@ -353,6 +374,7 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
             "offline_user_data_job.status": entity.status,
             "offline_user_data_job.failure_reason": entity.failure_reason,
             "offline_user_data_job.customer_match_user_list_metadata.user_list": f"{prefix}/userLists/{entity.list_id}",
+            "offline_user_data_job.operation_metadata.match_rate_range": entity.match_rate_range,
         }
 
     def _advance(self, job_ids: Any) -> None:
@@ -374,13 +396,19 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
     def _apply(user_list: _UserList, job: _Job) -> None:
         """Members are kept as the exact identifier sets uploaded (matching them to Google accounts, which may
         join two uploads that share a phone, is not modelled). A removal takes out the identical set, or, when
-        none is identical, every member sharing an identifier with it."""
+        none is identical, every member sharing an identifier with it. The job's match rate range is the share
+        of its uploaded members the fake counts as matched."""
+        uploaded = [identity for kind, identities in job.staged if kind != "removeAll" for identity in identities]
+        job.match_rate_range = rules.match_rate_range(
+            count_matched((value for _, value in identity) for identity in uploaded), len(uploaded)
+        )
         for kind, identities in job.staged:
             for identity in identities:
                 if kind == "removeAll":
                     user_list.members.clear()
                 elif kind == "create":
                     user_list.members[identity] = None
+                    user_list.consents[identity] = job.member_consents.get(identity, job.consent)
                 elif identity in user_list.members:
                     del user_list.members[identity]
                 else:
@@ -474,7 +502,7 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
             )
         if body.get("validateOnly"):
             return {}
-        created = _Job(next(self._ids), user_list.id)
+        created = _Job(next(self._ids), user_list.id, consent=dict(consent))
         self._jobs[created.id] = created
         return {"resourceName": f"customers/{self.customer_id}/offlineUserDataJobs/{created.id}"}
 
@@ -529,6 +557,8 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
             errors.extend(op_errors)
             if not op_errors:
                 staged.append((kind, identity))
+                if kind == "create" and "consent" in operation[kind]:
+                    job.member_consents[identity] = dict(operation[kind]["consent"])
         if errors and not body.get("enablePartialFailure"):
             raise rules.ads_error(400, version, errors)
         if body.get("validateOnly"):
@@ -568,6 +598,10 @@ class FakeGoogleAds(OAuthCredentialsFake, FakeServer):
             elif which is not None:
                 keys.add(rules.identifier_key(which, identifier))
         return errors, frozenset(keys)
+
+
+def _matched(user_list: _UserList) -> int:
+    return count_matched((value for _, value in member) for member in user_list.members)
 
 
 def _label_pair(member: Identity) -> tuple[str | None, str]:

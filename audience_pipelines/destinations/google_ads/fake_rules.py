@@ -339,3 +339,27 @@ def render_row(query: Query, values: Mapping[str, Any]) -> dict[str, Any]:
 
 def field_mask(query: Query) -> str:
     return ",".join(".".join(camel(part) for part in field.split(".")) for field in query.fields)
+
+
+# ------------------------------------------------------------------ match rates
+
+#: OfflineUserDataJobMatchRateRange values by the lowest whole percentage each covers, highest first
+MATCH_RATE_RANGES = (
+    (91, "MATCH_RANGE_91_TO_100"),
+    (81, "MATCH_RANGE_81_TO_90"),
+    (71, "MATCH_RANGE_71_TO_80"),
+    (61, "MATCH_RANGE_61_TO_70"),
+    (51, "MATCH_RANGE_51_TO_60"),
+    (41, "MATCH_RANGE_41_TO_50"),
+    (31, "MATCH_RANGE_31_TO_40"),
+    (20, "MATCH_RANGE_20_TO_30"),
+    (0, "MATCH_RANGE_LESS_THAN_20"),
+)
+
+
+def match_rate_range(matched: int, uploaded: int) -> str:
+    """The range enum for ``matched`` of ``uploaded`` members (UNKNOWN for a job that uploaded nobody)."""
+    if uploaded == 0:
+        return "UNKNOWN"
+    percent = int(100 * matched / uploaded)
+    return next(name for floor, name in MATCH_RATE_RANGES if percent >= floor)

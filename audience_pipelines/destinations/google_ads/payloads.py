@@ -18,6 +18,22 @@ LIST_COLUMNS = (
     "user_list.crm_based_user_list.upload_key_type"
 )
 JOB_COLUMNS = "offline_user_data_job.resource_name, offline_user_data_job.status, offline_user_data_job.failure_reason"
+SIZE_COLUMNS = "user_list.size_for_display, user_list.size_for_search"
+MATCH_RATE_COLUMN = "offline_user_data_job.operation_metadata.match_rate_range"
+#: OfflineUserDataJobMatchRateRange -> the match rate it stands for, as fractions (low, high)
+MATCH_RATE_RANGES: Mapping[str, tuple[float, float]] = {
+    "MATCH_RANGE_LESS_THAN_20": (0.0, 0.19),
+    "MATCH_RANGE_20_TO_30": (0.20, 0.30),
+    "MATCH_RANGE_31_TO_40": (0.31, 0.40),
+    "MATCH_RANGE_41_TO_50": (0.41, 0.50),
+    "MATCH_RANGE_51_TO_60": (0.51, 0.60),
+    "MATCH_RANGE_61_TO_70": (0.61, 0.70),
+    "MATCH_RANGE_71_TO_80": (0.71, 0.80),
+    "MATCH_RANGE_81_TO_90": (0.81, 0.90),
+    "MATCH_RANGE_91_TO_100": (0.91, 1.0),
+}
+#: Consent.adUserData / adPersonalization for members whose sync consent column grants consent
+GRANTED = {"adUserData": "GRANTED", "adPersonalization": "GRANTED"}
 
 
 def list_query(list_id: str | None = None) -> str:
@@ -30,6 +46,19 @@ def job_query(resource_name: str) -> str:
     """GAQL for one job's status; ``resource_name`` must already be validated."""
     return (
         f"SELECT {JOB_COLUMNS} FROM offline_user_data_job WHERE offline_user_data_job.resource_name = '{resource_name}'"
+    )
+
+
+def size_query(list_id: str) -> str:
+    """GAQL for a user list's matched sizes (Google reports them as approximate counts)."""
+    return f"SELECT {SIZE_COLUMNS} FROM user_list WHERE user_list.id = {int(list_id)}"
+
+
+def match_rate_query(resource_name: str) -> str:
+    """GAQL for a finished job's match rate range; ``resource_name`` must already be validated."""
+    return (
+        f"SELECT {MATCH_RATE_COLUMN} FROM offline_user_data_job "
+        f"WHERE offline_user_data_job.resource_name = '{resource_name}'"
     )
 
 
@@ -55,10 +84,17 @@ def identifiers(fields: Mapping[str, str], key_type: UploadKeyType) -> list[dict
     return found
 
 
-def add_operations_body(operation: Operation, user_data: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    """An AddOfflineUserDataJobOperationsRequest body: all ``create`` or all ``remove``, partial failure on."""
+def add_operations_body(
+    operation: Operation, user_data: list[list[dict[str, Any]]], *, consent_granted: bool = False
+) -> dict[str, Any]:
+    """An AddOfflineUserDataJobOperationsRequest body: all ``create`` or all ``remove``, partial failure on.
+
+    ``consent_granted`` (every member granted consent through the sync's consent column) gives each created
+    UserData its own consent block, which Google applies instead of the job's.
+    """
     key = OPERATION_KEYS[operation]
-    operations = [{key: {"userIdentifiers": found}} for found in user_data]
+    member_consent = {"consent": dict(GRANTED)} if consent_granted and operation == "add" else {}
+    operations = [{key: {"userIdentifiers": found, **member_consent}} for found in user_data]
     return {"operations": operations, "enablePartialFailure": True}
 
 

@@ -63,6 +63,7 @@ LINKEDIN = DestinationType(
     contracts=(ContractCase(sync_type="list", identifiers={"email": "email"}, match_field="email"),),
     fields=FIELDS,
     list_noun="matched audience",
+    reports_matches=True,
 )
 
 __all__ = ["FIELDS", "LINKEDIN", "FakeLinkedIn", "LinkedInClient", "LinkedInConfig"]

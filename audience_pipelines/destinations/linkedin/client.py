@@ -17,6 +17,7 @@ from audience_pipelines.destinations.kit import (
     FailureKind,
     ListRef,
     ListTarget,
+    MatchReport,
     Operation,
     PlannedRequest,
     Rejection,
@@ -129,6 +130,13 @@ class LinkedInClient:
                 f"{self._platform}: DMP segment {number} is a {segment.get('type')} segment; member syncs need USER",
             )
         return ListRef(id=number, name=str(segment.get("name") or number))
+
+    def match_report(self, target: ListRef) -> MatchReport | None:
+        """``GET /rest/dmpSegments/{id}``: the LINKEDIN destination's ``matchedCount`` (members matched over the
+        last seven days) against the segment's ``inputCount``, and its ``audienceSize`` (targetable members)."""
+        number = self._number(target.id)
+        segment = json_object(self._send("GET", f"/rest/dmpSegments/{number}"), self._platform)
+        return payloads.match_report(segment)
 
     def delete_list(self, target: ListRef) -> None:
         """``DELETE /rest/dmpSegments/{id}`` (UNCONFIRMED: not in the reference; LinkedIn's docs list it)."""

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from audience_pipelines.destinations.linkedin import fake_rules as rules
 from audience_pipelines.destinations.settings import DestinationConfig
+from audience_pipelines.sandbox.matching import count_matched
 from audience_pipelines.sandbox.oauth import FakeTokenEndpoint, OAuthCredentialsFake, fresh_credentials
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response, member_labels
 
@@ -144,6 +145,11 @@ class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
         with self._lock:
             return [set(member) for member in self._segments[int(segment_id)].members]
 
+    def matched_members(self, list_id: str) -> int:
+        """Members of the segment the fake counts as matched (its matchedCount)."""
+        with self._lock:
+            return _matched(self._segment(int(list_id)).members)
+
     def segment_ids(self) -> list[str]:
         with self._lock:
             return [str(number) for number in self._segments]
@@ -219,7 +225,15 @@ class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
             "account": self.account_urn,
             "sourcePlatform": segment.source_platform,
             "sourceSegmentId": segment.source_segment_id,
-            "destinations": [{"destination": "LINKEDIN", "status": "READY"}],
+            "inputCount": len(segment.members),
+            "destinations": [
+                {
+                    "destination": "LINKEDIN",
+                    "status": "READY",
+                    "matchedCount": _matched(segment.members),
+                    "audienceSize": _matched(segment.members) * 9 // 10,
+                }
+            ],
         }
 
     @staticmethod
@@ -300,6 +314,10 @@ class FakeLinkedIn(OAuthCredentialsFake, FakeServer):
         else:
             segment.members = {member: None for member in segment.members if not member & identity}
         return {"status": 201}
+
+
+def _matched(members: Any) -> int:
+    return count_matched((value for _, value in member) for member in members)
 
 
 def _label_pair(member: Identity) -> tuple[str | None, str]:

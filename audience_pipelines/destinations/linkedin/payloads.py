@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from audience_pipelines.destinations.kit import Operation
+from audience_pipelines.destinations.kit import MatchReport, Operation
 
 #: destination fields a sync may map identifiers to: the email (SHA-256 hex) and the Google advertising id
 FIELDS = ("email", "google_aid")
@@ -52,3 +52,22 @@ def create_segment_body(name: str, source_platform: str, account_urn: str) -> di
 def find_params(name: str, source_platform: str, account_urn: str) -> dict[str, str]:
     """Query parameters finding a segment by the ``sourceSegmentId`` a list name maps to."""
     return {"q": "account", "account": account_urn, "sourceSegmentId": name, "sourcePlatform": source_platform}
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def match_report(segment: Mapping[str, Any]) -> MatchReport | None:
+    """A DMP segment's LINKEDIN destination figures: ``matchedCount`` (None until LinkedIn has one), the rate
+    ``matchedCount / inputCount`` and ``audienceSize``."""
+    destinations = segment.get("destinations")
+    found = next((d for d in destinations or [] if isinstance(d, dict) and d.get("destination") == "LINKEDIN"), None)
+    matched = _count(found.get("matchedCount")) if found else None
+    if matched is None:
+        return None
+    uploaded = _count(segment.get("inputCount"))
+    rate = min(1.0, matched / uploaded) if uploaded else None
+    audience_size = _count(found.get("audienceSize")) if found else None
+    figures = {"audience_size": float(audience_size)} if audience_size is not None else {}
+    return MatchReport(matched_low=matched, matched_high=matched, rate_low=rate, rate_high=rate, figures=figures)

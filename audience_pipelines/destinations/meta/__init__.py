@@ -40,6 +40,7 @@ META_CUSTOM_AUDIENCES = DestinationType(
     contracts=(ContractCase(sync_type="list", identifiers={"email": "EMAIL", "phone": "PHONE"}, match_field="EMAIL"),),
     fields=CUSTOMER_FILE_FIELDS,
     list_noun="custom audience",
+    reports_matches=True,
 )
 
 META_CONVERSIONS = DestinationType(

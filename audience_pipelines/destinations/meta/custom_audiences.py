@@ -23,6 +23,7 @@ from audience_pipelines.destinations.kit import (
     FailureKind,
     ListRef,
     ListTarget,
+    MatchReport,
     Operation,
     OutboundMember,
     PlannedRequest,
@@ -34,6 +35,8 @@ from audience_pipelines.privacy import scrub_pii
 
 MAX_ROWS = 10_000
 AUDIENCE_FIELDS = "id,name"
+#: the custom audience's matched-size bounds (Meta gives a range, never an exact count)
+SIZE_FIELDS = "approximate_count_lower_bound,approximate_count_upper_bound"
 #: Wording of Meta's refusal to shrink an audience below its minimum size. UNCONFIRMED: quoted by
 #: grouparoo#1108 and braze-docs#9623 ("Audience Size too low"), not seen in a Meta reference.
 TOO_SMALL_MARKERS = ("too small", "size too low")
@@ -110,6 +113,15 @@ def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def size_report(answer: Mapping[str, Any]) -> MatchReport | None:
+    """Meta's approximate matched-size bounds; None while Meta has none (absent or negative, as when the
+    audience is still being processed) or when they do not make a range."""
+    low, high = answer.get("approximate_count_lower_bound"), answer.get("approximate_count_upper_bound")
+    if not _count(low) or not _count(high) or low > high:
+        return None
+    return MatchReport(matched_low=low, matched_high=high)
+
+
 def is_too_small(error: DestinationError) -> bool:
     """A permanent refusal worded like "the audience would become too small" (unconfirmed wording)."""
     text = error.message.lower()
@@ -126,6 +138,12 @@ class MetaCustomAudiencesClient(MetaGraphClient):
         return min(self.config.settings.batch_size, MAX_ROWS)
 
     # ------------------------------------------------------------------ lists
+
+    def match_report(self, target: ListRef) -> MatchReport | None:
+        """``GET /{audience_id}?fields=approximate_count_lower_bound,approximate_count_upper_bound``."""
+        self._require_numeric(target.id)
+        answer = json_body(self.http.request("GET", target.id, params={"fields": SIZE_FIELDS}), self.platform)
+        return size_report(answer)
 
     def delete_list(self, target: ListRef) -> None:
         """``DELETE /{audience_id}``; Meta answers ``{"success": true}``."""

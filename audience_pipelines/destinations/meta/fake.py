@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import os
 import secrets
 import time
@@ -38,6 +39,7 @@ from audience_pipelines.destinations.meta.fake_rules import (
     unsupported_request,
     validate_events,
 )
+from audience_pipelines.sandbox.matching import count_matched
 from audience_pipelines.sandbox.server import BodyError, FakeServer, Request, Response
 
 JSON_PARAMS = ("payload", "session", "data")
@@ -79,6 +81,15 @@ class _Pixel:
     events: list[dict[str, Any]] = field(default_factory=list)
     keys: set[tuple[str, str]] = field(default_factory=set)
     duplicates: int = 0
+
+
+def _size_bounds(matched: int) -> dict[str, int]:
+    """Meta's approximate size as a range around the matched count (about 5% either side, never below 0)."""
+    spread = math.ceil(matched * 0.05)
+    return {
+        "approximate_count_lower_bound": max(0, matched - spread),
+        "approximate_count_upper_bound": matched + spread,
+    }
 
 
 def _normalize_account(ad_account_id: str) -> str:
@@ -290,6 +301,11 @@ class FakeMeta(FakeServer):
         with self._lock:
             return set(self._require_audience(audience_id).rows)
 
+    def matched_members(self, list_id: str) -> int:
+        """Members of the audience the fake counts as matched (its size bounds are built around this)."""
+        with self._lock:
+            return count_matched(row.values() for row in self._require_audience(list_id).rows.values())
+
     def audience_rows(self, audience_id: str) -> dict[str, dict[str, str]]:
         """Members of an audience: identity -> {schema key: value as sent}."""
         with self._lock:
@@ -480,8 +496,7 @@ class FakeMeta(FakeServer):
             "operation_status": {"code": 471, "description": "Audience upload blocked"}
             if blocked
             else {"code": 200, "description": "Normal"},
-            "approximate_count_lower_bound": len(audience.rows),
-            "approximate_count_upper_bound": len(audience.rows),
+            **_size_bounds(count_matched(row.values() for row in audience.rows.values())),
         }
         rendered = {"id": audience.id}
         rendered.update({name: values[name] for name in names if values[name] is not None})
