@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from audience_pipelines.warehouse.failures import parked_filter
+from audience_pipelines.warehouse.people import forgotten_filter
 from audience_pipelines.warehouse.schema import SCHEMA
 
 
@@ -67,9 +68,12 @@ def _fingerprint_sql(columns: Sequence[str]) -> str:
 
 def _adds_filter(sending: bool) -> str:
     if not sending:  # tracking for subtractive mode: only members the ledger does not know yet
-        return "l.member_key is null"
-    return "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp}) and " + parked_filter(
-        "add", "s", "{fp}"
+        return "l.member_key is null and " + forgotten_filter("s")
+    return (
+        "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp}) and "
+        + parked_filter("add", "s", "{fp}")
+        + " and "
+        + forgotten_filter("s")
     )
 
 
