@@ -7,6 +7,7 @@ they are used as they are.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from audience_pipelines.config.loader import CONFIG_PATH_ENV, DEFAULT_CONFIG_FILE
 from audience_pipelines.warehouse import WAREHOUSE_URL_ENV, psycopg2_url
+from audience_pipelines.warehouse.people import SUPPRESSION_KEY_ENV
 
 DAGSTER_PG_URL_ENV = "DAGSTER_PG_URL"
 LOCAL_DIR = ".local"
@@ -68,6 +70,20 @@ def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop"
     )
 
 
+def local_suppression_key(local_dir: Path) -> None:
+    """The embedded setup's suppression key: generated once into ``.local/suppression_key`` (owner-only) and
+    exported, unless ``$AUDIENCE_PIPELINES_SUPPRESSION_KEY`` is set."""
+    if os.environ.get(SUPPRESSION_KEY_ENV):
+        return
+    path = local_dir / "suppression_key"
+    if not path.exists():
+        local_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32))
+    os.environ[SUPPRESSION_KEY_ENV] = path.read_text().strip()
+
+
 def prepare_environment(project_dir: Path) -> RuntimeSettings:
     """Export what Dagster and the pipeline need, starting the embedded server when no URLs are given."""
     project_dir = project_dir.resolve()
@@ -91,6 +107,8 @@ def prepare_environment(project_dir: Path) -> RuntimeSettings:
         shutil.copyfile(project_dir / "dagster.yaml", home / "dagster.yaml")
         os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault(CONFIG_PATH_ENV, str(project_dir / DEFAULT_CONFIG_FILE))
+    if embedded:
+        local_suppression_key(project_dir / LOCAL_DIR)
     return RuntimeSettings(
         embedded=embedded,
         dagster_home=Path(os.environ["DAGSTER_HOME"]),

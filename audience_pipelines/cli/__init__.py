@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from audience_pipelines.cli import commands, identifiers, lifecycle, preview
+from audience_pipelines.cli import commands, identifiers, lifecycle, people, preview
 
 SIGPIPE_EXIT = 141  # what a shell reports for a writer killed by SIGPIPE (128 + 13)
 
@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     lifecycle.register(sub)
 
     identifiers.register(sub)
+    people.register(sub)
 
     prune = sub.add_parser("prune", help="prune snapshot partitions past each audience's retention")
     prune.set_defaults(handler=commands.prune)

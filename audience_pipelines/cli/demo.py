@@ -15,6 +15,7 @@ from audience_pipelines.defs import build_definitions
 from audience_pipelines.defs.backfill import backfill_in_process, console_level
 from audience_pipelines.defs.partitions import audience_partitions
 from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
+from audience_pipelines.demo.people import show_find_and_forget
 from audience_pipelines.destinations.kit import ProfileFake
 from audience_pipelines.destinations.registry import destination_type
 from audience_pipelines.embedded import prepare_environment
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
                         _run_sync(defs, instance, sync)
         print_audience_summary(engine, [a.name for a in config.audiences])
         print_sync_summary(engine, config, sandbox)
+        show_find_and_forget(engine, config)
         print(f"\nRuns are stored in {settings.dagster_home}; see them with: audience-pipelines dev")
     finally:
         sandbox.stop()

@@ -7,6 +7,7 @@ import dagster as dg
 from audience_pipelines.config import ProjectConfig
 from audience_pipelines.defs.audiences import build_audience_defs, diff_key, refresh_job_name, snapshot_key
 from audience_pipelines.defs.maintenance import build_maintenance_defs
+from audience_pipelines.defs.people import build_people_defs
 from audience_pipelines.defs.resources import WarehouseResource, warehouse_from_env
 from audience_pipelines.defs.syncs import build_sync_defs
 
@@ -17,6 +18,7 @@ def build_definitions(config: ProjectConfig, warehouse: WarehouseResource | None
         *(build_audience_defs(audience) for audience in config.audiences),
         build_sync_defs(config),
         build_maintenance_defs(config),
+        build_people_defs(),
         dg.Definitions(resources={"warehouse": warehouse or warehouse_from_env()}),
     )
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from audience_pipelines.warehouse.consent import ConsentRule, consented
 from audience_pipelines.warehouse.failures import parked_filter
+from audience_pipelines.warehouse.people import forgotten_filter
 from audience_pipelines.warehouse.schema import SCHEMA
 
 
@@ -70,11 +71,13 @@ def _adds_filter(sending: bool, consent: ConsentRule | None = None) -> str:
     # consent: a member whose snapshot row does not grant consent is neither sent nor tracked
     with_consent = f" and {consented('s', consent)}"
     if not sending:  # tracking for subtractive mode: only members the ledger does not know yet
-        return "l.member_key is null" + with_consent
+        return "l.member_key is null" + with_consent + " and " + forgotten_filter("s")
     return (
         "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp}) and "
         + parked_filter("add", "s", "{fp}")
         + with_consent
+        + " and "
+        + forgotten_filter("s")
     )
 
 

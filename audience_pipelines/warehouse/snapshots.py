@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from audience_pipelines.config import Audience, DynamicAudience
+from audience_pipelines.warehouse.people import drop_suppressed
 from audience_pipelines.warehouse.schema import SCHEMA
 
 SAMPLE_SIZE = 5
@@ -137,6 +138,7 @@ def materialize_snapshot(
             raise _sql_failure(audience, error, "at run time") from None
         try:
             with conn.begin():
+                drop_suppressed(conn)  # forgotten people never re-enter a snapshot
                 result = _replace_partition(conn, audience, keys, window, partition_key, partition_end, run_id)
         finally:
             with conn.begin():
