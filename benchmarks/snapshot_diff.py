@@ -1,17 +1,23 @@
 """Snapshot and diff a large audience through the pipeline, next to the bare SQL doing the same work.
 
-    python benchmarks/snapshot_diff.py --members 1000000
+    python benchmarks/snapshot_diff.py --members 1000000 [--retained 8]
 
 Two daily partitions of an audience with 10% churn each way. "pipeline" is materialize_snapshot /
-materialize_diff (jsonb attributes, primary key, identifier counts, partition bookkeeping, samples);
-"bare SQL" is CREATE TABLE AS + anti-joins over the same source rows, measured in the same run.
+materialize_diff (jsonb attributes, a unique member key, identifier counts, partition bookkeeping, samples,
+the changes written into membership history with its indexes); "bare SQL" is CREATE TABLE AS + anti-joins over the
+same source rows, measured in the same run. Then ``--retained`` more partitions are snapshotted and diffed the
+same way, and the diff of the last one (with that many earlier partitions kept) is set against the first diff
+(one earlier partition kept): a diff reads only its two partitions, so the two should match.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import os
 import sys
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,19 +26,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audience_pipelines.config import DynamicAudience
 from audience_pipelines.warehouse import (
+    SCHEMA,
     PartitionRef,
     ensure_schema,
     get_engine,
     materialize_diff,
     materialize_snapshot,
 )
+from audience_pipelines.warehouse.snapshot_tables import drop_partition_table
 from benchmarks._support import embedded_warehouse, peak_rss_mb, print_table, result_line, timed
 
-DAY1, DAY2 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC), dt.datetime(2026, 6, 2, tzinfo=dt.UTC)
+AUDIENCE = "bench"
+DAY1 = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+# Odd partitions read source day 1, even ones day 2: any two consecutive partitions differ by 10% each way.
 AUDIENCE_SQL = """
     select 'u' || user_id as member_key, email, phone
-    from bench.activity where day = cast(:window_start as date)
+    from bench.activity where day = date '2026-06-01' + (cast(:window_start as date) - date '2026-06-01') % 2
 """
+
+
+def day(n: int) -> dt.datetime:
+    return DAY1 + dt.timedelta(days=n - 1)
+
+
+def ref(n: int) -> PartitionRef:
+    return PartitionRef(f"{day(n):%Y-%m-%d}", day(n))
 
 
 def load_source(engine: sa.Engine, members: int) -> int:
@@ -41,7 +59,7 @@ def load_source(engine: sa.Engine, members: int) -> int:
     with engine.begin() as conn:
         conn.execute(sa.text("drop schema if exists bench cascade; create schema bench"))
         conn.execute(sa.text("create table bench.activity (user_id bigint, email text, phone text, day date)"))
-        for day, excluded in ((DAY1.date(), 0), (DAY2.date(), 1)):
+        for n, excluded in ((1, 0), (2, 1)):
             conn.execute(
                 sa.text(
                     """insert into bench.activity
@@ -49,38 +67,48 @@ def load_source(engine: sa.Engine, members: int) -> int:
                               :day
                        from generate_series(1, :total) g where g % 10 <> :excluded"""
                 ),
-                {"day": day, "total": total, "excluded": excluded},
+                {"day": day(n).date(), "total": total, "excluded": excluded},
             )
         conn.execute(sa.text("create index on bench.activity (day); analyze bench.activity"))
         return conn.execute(sa.text("select count(*) from bench.activity where day = :d"), {"d": DAY1.date()}).scalar()
 
 
-def pipeline(engine: sa.Engine, results: dict[str, float]) -> tuple[int, int]:
+def forget_benchmark_audience(engine: sa.Engine) -> None:
+    """An earlier run's partitions of the benchmark audience (only with ``--url``), so every step starts fresh."""
+    with engine.begin() as conn:
+        for n in range(1, 100):
+            drop_partition_table(conn, AUDIENCE, day(n))
+        for table in ("membership_changes", "diff_partitions", "snapshot_partitions"):
+            conn.execute(sa.text(f"delete from {SCHEMA}.{table} where audience = :a"), {"a": AUDIENCE})
+
+
+def snapshot(engine: sa.Engine, n: int) -> None:
     audience = DynamicAudience.model_validate(
-        {"name": "bench", "type": "dynamic", "refresh": "daily", "window": "1d", "start": "2026-06-01",
+        {"name": AUDIENCE, "type": "dynamic", "refresh": "daily", "window": "1d", "start": "2026-06-01",
          "sql": AUDIENCE_SQL, "identifiers": ["email", "phone"]}
     )  # fmt: skip
-    for label, start in (("snapshot day 1", DAY1), ("snapshot day 2", DAY2)):
-        with timed(results, label):
-            materialize_snapshot(
-                engine, audience, partition_key=f"{start:%Y-%m-%d}", partition_start=start,
-                partition_end=start + dt.timedelta(days=1),
-            )  # fmt: skip
+    materialize_snapshot(
+        engine, audience, partition_key=ref(n).key, partition_start=day(n), partition_end=day(n + 1)
+    )  # fmt: skip
+
+
+def pipeline(engine: sa.Engine, results: dict[str, float]) -> tuple[int, int]:
+    for n in (1, 2):
+        with timed(results, f"snapshot day {n}"):
+            snapshot(engine, n)
     with timed(results, "diff day 2"):
-        diff = materialize_diff(
-            engine, "bench", PartitionRef(f"{DAY2:%Y-%m-%d}", DAY2), PartitionRef(f"{DAY1:%Y-%m-%d}", DAY1)
-        )
+        diff = materialize_diff(engine, AUDIENCE, ref(2), ref(1))
     return diff.entered, diff.exited
 
 
 def bare_sql(engine: sa.Engine, results: dict[str, float]) -> tuple[int, int]:
     with engine.begin() as conn:
         conn.execute(sa.text("drop table if exists bench.s1, bench.s2, bench.changes"))
-    for label, start, table in (("snapshot day 1", DAY1, "s1"), ("snapshot day 2", DAY2, "s2")):
-        with timed(results, label), engine.begin() as conn:
+    for n in (1, 2):
+        with timed(results, f"snapshot day {n}"), engine.begin() as conn:
             conn.execute(
-                sa.text(f"create table bench.{table} as select * from ({AUDIENCE_SQL}) q"),
-                {"window_start": start, "window_end": start + dt.timedelta(days=1)},
+                sa.text(f"create table bench.s{n} as select * from ({AUDIENCE_SQL}) q"),
+                {"window_start": day(n), "window_end": day(n + 1)},
             )
     with timed(results, "diff day 2"), engine.begin() as conn:
         conn.execute(
@@ -100,14 +128,27 @@ def bare_sql(engine: sa.Engine, results: dict[str, float]) -> tuple[int, int]:
     return counts[0], counts[1]
 
 
+def diff_with_retained(engine: sa.Engine, retained: int) -> tuple[float, list[float]]:
+    """Snapshot and diff partitions 3 .. retained + 1; the last diff's time, and every diff's."""
+    times: list[float] = []
+    for n in range(3, retained + 2):
+        snapshot(engine, n)
+        started = time.perf_counter()
+        materialize_diff(engine, AUDIENCE, ref(n), ref(n - 1))
+        times.append(time.perf_counter() - started)
+    return times[-1], times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--retained", type=int, default=8, help="earlier partitions kept for the last diff (0: skip)")
     parser.add_argument("--url", help="warehouse URL (default: a throwaway embedded PostgreSQL)")
     args = parser.parse_args()
-    with embedded_warehouse() if not args.url else _given(args.url) as url:
+    with embedded_warehouse() if not args.url else contextlib.nullcontext(args.url) as url:
         engine = get_engine(url)
         ensure_schema(engine)
+        forget_benchmark_audience(engine)
         members = load_source(engine, args.members)
         ours, bare = {}, {}
         ours_changes = pipeline(engine, ours)
@@ -126,16 +167,20 @@ def main() -> None:
             ["step", "pipeline s", "bare SQL s", "ratio", "pipeline members/s"],
             rows,
         )
+        if args.retained > 1:
+            last, times = diff_with_retained(engine, args.retained)
+            print(
+                f"\n  diff with {args.retained} earlier partitions kept: {last:.2f} s "
+                f"(with 1 kept: {ours['diff day 2']:.2f} s; diffs of partitions 3..{args.retained + 1}: "
+                f"{', '.join(f'{t:.2f}' for t in times)} s)"
+            )
         print(f"\n  peak memory of this Python process: {peak_rss_mb():.0f} MiB (members never leave the warehouse)")
+        print(f"  load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for step in ours:
             print(result_line(f"{step.replace(' ', '_')}_{members}", ours[step], "s", bare[step]))
         print(result_line(f"snapshot_and_diff_{members}", total_ours, "s", total_bare))
-
-
-def _given(url: str):
-    import contextlib
-
-    return contextlib.nullcontext(url)
+        if args.retained > 1:
+            print(result_line(f"diff_{args.retained}_retained_vs_1_{members}", last, "s", ours["diff day 2"]))
 
 
 if __name__ == "__main__":

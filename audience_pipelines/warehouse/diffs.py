@@ -43,21 +43,17 @@ class DiffResult:
         return self.exited / self.previous_member_count if self.previous_member_count else 0.0
 
 
+# One pass over each of the two partitions' tables (the partitioned snapshot_members reads no other), merged by
+# member key, so the changes are also written in key order.
 _CHANGES = f"""
 insert into {SCHEMA}.membership_changes (audience, partition_start, member_key, change)
-select :audience, :current_start, c.member_key, 'entered'
-from {SCHEMA}.snapshot_members c
-where c.audience = :audience and c.partition_start = :current_start
-  and not exists (select 1 from {SCHEMA}.snapshot_members p
-                  where p.audience = :audience and p.partition_start = :previous_start
-                    and p.member_key = c.member_key)
-union all
-select :audience, :current_start, p.member_key, 'exited'
-from {SCHEMA}.snapshot_members p
-where p.audience = :audience and p.partition_start = :previous_start
-  and not exists (select 1 from {SCHEMA}.snapshot_members c
-                  where c.audience = :audience and c.partition_start = :current_start
-                    and c.member_key = p.member_key)
+select :audience, :current_start, coalesce(c.member_key, p.member_key),
+       case when p.member_key is null then 'entered' else 'exited' end
+from (select member_key from {SCHEMA}.snapshot_members
+      where audience = :audience and partition_start = :current_start) c
+full join (select member_key from {SCHEMA}.snapshot_members
+           where audience = :audience and partition_start = :previous_start) p on p.member_key = c.member_key
+where c.member_key is null or p.member_key is null
 """
 
 
@@ -78,6 +74,10 @@ def materialize_diff(
     """
     gap = False
     with engine.begin() as conn:
+        conn.execute(
+            sa.text("select pg_advisory_xact_lock(hashtext(:k))"),
+            {"k": f"{SCHEMA}.membership_changes:{audience}:{current.start.isoformat()}"},
+        )
         member_count = snapshot_exists(conn, audience, current.start)
         if member_count is None:
             raise MissingSnapshotError(
@@ -119,6 +119,7 @@ def materialize_diff(
             ),
             params,
         ).one()
+        changed = {"entered": counts.entered, "exited": counts.exited}
         conn.execute(
             sa.text(
                 f"""insert into {SCHEMA}.diff_partitions (audience, partition_key, partition_start,
@@ -148,6 +149,8 @@ def materialize_diff(
                     {**params, "change": change, "n": SAMPLE_SIZE},
                 ).scalars()
             )
+            if changed[change]
+            else []
             for change in ("entered", "exited")
         }
     return DiffResult(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 SCHEMA = "audience_pipelines"
+#: where an earlier version's unpartitioned snapshot_members is moved while ensure_schema partitions it
+LEGACY_SNAPSHOT_MEMBERS = "snapshot_members_unpartitioned"
 
 DDL = f"""
 create schema if not exists {SCHEMA};
@@ -23,13 +25,13 @@ create table if not exists {SCHEMA}.snapshot_partitions (
     primary key (audience, partition_start)
 );
 
+-- One table per audience, one per partition below it, each with its own unique member_key (snapshot_tables.py).
 create table if not exists {SCHEMA}.snapshot_members (
     audience text not null,
     partition_start timestamptz not null,
     member_key text not null,
-    attributes jsonb not null,
-    primary key (audience, partition_start, member_key)
-);
+    attributes jsonb not null
+) partition by list (audience);
 
 create table if not exists {SCHEMA}.diff_partitions (
     audience text not null,
@@ -45,15 +47,25 @@ create table if not exists {SCHEMA}.diff_partitions (
     primary key (audience, partition_start)
 );
 
+-- One row per member and diff partition: materialize_diff replaces a partition's rows under a lock, so no key
+-- is checked row by row. The partition index keeps one deduplicated key per diff and the member index is a hash
+-- (no ordered inserts among the whole history's keys); earlier versions' two wide b-trees are dropped.
 create table if not exists {SCHEMA}.membership_changes (
     audience text not null,
     partition_start timestamptz not null,
     member_key text not null,
-    change text not null check (change in ('entered', 'exited')),
-    primary key (audience, partition_start, member_key)
+    change text not null check (change in ('entered', 'exited'))
 );
-create index if not exists membership_changes_member_idx
-    on {SCHEMA}.membership_changes (audience, member_key, partition_start);
+do $$ begin
+    if exists (select 1 from pg_constraint where conname = 'membership_changes_pkey'
+               and conrelid = '{SCHEMA}.membership_changes'::regclass) then
+        alter table {SCHEMA}.membership_changes drop constraint membership_changes_pkey;
+    end if;
+end $$;
+drop index if exists {SCHEMA}.membership_changes_member_idx;
+create index if not exists membership_changes_partition_idx
+    on {SCHEMA}.membership_changes (audience, partition_start);
+create index if not exists membership_changes_member_hash on {SCHEMA}.membership_changes using hash (member_key);
 
 create table if not exists {SCHEMA}.sync_ledger (
     sync text not null,
@@ -195,7 +207,21 @@ create table if not exists {SCHEMA}.forget_requests (
 
 
 def ensure_schema(engine: sa.Engine) -> None:
-    """Create the pipeline's schema and tables if they do not exist (safe to call concurrently)."""
+    """Create the pipeline's schema and tables if they do not exist (safe to call concurrently).
+
+    A warehouse set up by an earlier version, whose ``snapshot_members`` is one plain table, has it moved into
+    the partitioned layout here, once.
+    """
+    from audience_pipelines.warehouse.snapshot_tables import partition_unpartitioned_snapshots
+
     with engine.begin() as conn:
         conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:name))"), {"name": SCHEMA})
+        legacy = conn.execute(
+            sa.text("select relkind = 'r' from pg_class where oid = to_regclass(:name)"),
+            {"name": f"{SCHEMA}.snapshot_members"},
+        ).scalar_one_or_none()
+        if legacy:
+            conn.execute(sa.text(f"alter table {SCHEMA}.snapshot_members rename to {LEGACY_SNAPSHOT_MEMBERS}"))
         conn.exec_driver_sql(DDL)
+        if legacy:
+            partition_unpartitioned_snapshots(conn, LEGACY_SNAPSHOT_MEMBERS)

@@ -11,6 +11,13 @@ import sqlalchemy as sa
 from audience_pipelines.config import Audience, DynamicAudience
 from audience_pipelines.warehouse.people import drop_suppressed
 from audience_pipelines.warehouse.schema import SCHEMA
+from audience_pipelines.warehouse.snapshot_tables import (
+    attach_partition_table,
+    drop_partition_table,
+    ensure_audience_table,
+    load_partition_table,
+    partition_table,
+)
 
 SAMPLE_SIZE = 5
 
@@ -96,21 +103,13 @@ def _evaluate_sql(audience: Audience) -> str:
     """
 
 
-def _snapshot_insert_sql(audience: Audience) -> str:
-    present = ", ".join(
-        f"count(*) filter (where nullif(btrim(attributes ->> '{c}'), '') is not null) as \"{c}\""
+def _identifier_counts_sql(audience: Audience, table: str) -> str:
+    """Members and members with each identifier, counted over what was stored."""
+    present = "".join(
+        f", count(*) filter (where nullif(btrim(attributes ->> '{c}'), '') is not null) as \"{c}\""
         for c in map(str, audience.identifiers)
     )
-    return f"""
-        with inserted as (
-            insert into {SCHEMA}.snapshot_members (audience, partition_start, member_key, attributes)
-            select :_audience, :_partition_start, member_key, attributes from pg_temp.audience_rows
-            order by member_key  -- sequential primary-key inserts: much faster than random order
-            returning 1
-        )
-        select (select count(*) from inserted) as member_count {"," if present else ""} {present}
-        from pg_temp.audience_rows
-    """
+    return f"select count(*) as member_count{present} from {SCHEMA}.{table}"
 
 
 def materialize_snapshot(
@@ -124,7 +123,6 @@ def materialize_snapshot(
 ) -> SnapshotResult:
     """Replace one snapshot partition with the audience's membership as of ``partition_end``."""
     window = audience_window(audience, partition_end)
-    keys = {"_audience": audience.name, "_partition_start": partition_start}
     with engine.connect() as conn:  # one session: its temporary table outlives the read-only transaction
         with conn.begin():
             conn.execute(sa.text("drop table if exists pg_temp.audience_rows"))
@@ -138,8 +136,12 @@ def materialize_snapshot(
             raise _sql_failure(audience, error, "at run time") from None
         try:
             with conn.begin():
+                ensure_audience_table(conn, audience.name)
+            with conn.begin():
                 drop_suppressed(conn)  # forgotten people never re-enter a snapshot
-                result = _replace_partition(conn, audience, keys, window, partition_key, partition_end, run_id)
+                result = _replace_partition(
+                    conn, audience, partition_start, window, partition_key, partition_end, run_id
+                )
         finally:
             with conn.begin():
                 conn.execute(sa.text("drop table if exists pg_temp.audience_rows"))
@@ -149,19 +151,34 @@ def materialize_snapshot(
 def _replace_partition(
     conn: sa.Connection,
     audience: Audience,
-    keys: dict[str, object],
+    partition_start: dt.datetime,
     window: Window,
     partition_key: str,
     partition_end: dt.datetime,
     run_id: str | None,
 ) -> SnapshotResult:
     """Swap the partition's members for the evaluated ones, with its counts, in one transaction."""
+    keys = {"_audience": audience.name, "_partition_start": partition_start}
     conn.execute(
-        sa.text(
-            f"delete from {SCHEMA}.snapshot_members where audience = :_audience and partition_start = :_partition_start"
-        ),
-        keys,
+        sa.text("select pg_advisory_xact_lock(hashtext(:k))"),
+        {"k": f"{SCHEMA}.{partition_table(audience.name, partition_start)}"},
     )
+    try:
+        loaded = load_partition_table(
+            conn, audience.name, partition_start, "select member_key, attributes from pg_temp.audience_rows", {}
+        )
+    except sa.exc.IntegrityError as error:
+        raise AudienceSqlError(
+            f"audience '{audience.name}': its SQL must return one row per member with a non-null "
+            f"member_key ({error.orig.diag.message_primary})"
+        ) from None
+    counts = dict(conn.execute(sa.text(_identifier_counts_sql(audience, loaded))).mappings().one())
+    member_count = int(counts.pop("member_count"))
+    identifier_counts = {name: int(value) for name, value in counts.items()}
+    sample = conn.execute(
+        sa.text(f"select member_key from {SCHEMA}.{loaded} order by member_key limit :n"), {"n": SAMPLE_SIZE}
+    ).scalars()
+    sample_member_keys = list(sample)
     conn.execute(
         sa.text(
             f"delete from {SCHEMA}.snapshot_partitions where audience = :_audience "
@@ -169,19 +186,6 @@ def _replace_partition(
         ),
         keys,
     )
-    try:
-        with conn.begin_nested():
-            row = conn.execute(sa.text(_snapshot_insert_sql(audience)), keys)
-            counts = dict(row.mappings().one())
-    except sa.exc.IntegrityError as error:
-        raise AudienceSqlError(
-            f"audience '{audience.name}': its SQL must return one row per member with a non-null "
-            f"member_key ({error.orig.diag.message_primary})"
-        ) from None
-    # Fresh statistics, so the diff's anti-joins are planned as hash joins, not nested loops.
-    conn.execute(sa.text(f"analyze {SCHEMA}.snapshot_members"))
-    member_count = int(counts.pop("member_count"))
-    identifier_counts = {name: int(value) for name, value in counts.items()}
     conn.execute(
         sa.text(
             f"""insert into {SCHEMA}.snapshot_partitions
@@ -200,14 +204,8 @@ def _replace_partition(
             "run_id": run_id,
         },
     )
-    sample = conn.execute(
-        sa.text(
-            f"select member_key from {SCHEMA}.snapshot_members where audience = :_audience "
-            "and partition_start = :_partition_start order by member_key limit :n"
-        ),
-        {**keys, "n": SAMPLE_SIZE},
-    ).scalars()
-    return SnapshotResult(member_count, identifier_counts, list(sample), window)
+    attach_partition_table(conn, audience.name, partition_start, loaded)  # last: it may lock out readers
+    return SnapshotResult(member_count, identifier_counts, sample_member_keys, window)
 
 
 def newest_snapshot_before(
@@ -260,9 +258,13 @@ def prune_snapshots(engine: sa.Engine, audience: str, keep: dt.timedelta) -> int
             .scalars()
             .all()
         )
-        for table in ("snapshot_members", "snapshot_partitions"):
-            conn.execute(
-                sa.text(f"delete from {SCHEMA}.{table} where audience = :audience and partition_start = any(:starts)"),
-                {"audience": audience, "starts": doomed},
-            )
+        conn.execute(
+            sa.text(
+                f"delete from {SCHEMA}.snapshot_partitions "
+                "where audience = :audience and partition_start = any(:starts)"
+            ),
+            {"audience": audience, "starts": doomed},
+        )
+        for partition_start in doomed:  # a table dropped, not rows deleted
+            drop_partition_table(conn, audience, partition_start)
         return len(doomed)

@@ -1,0 +1,137 @@
+"""Where snapshot members live: one table per (audience, partition), attached under ``snapshot_members``.
+
+``snapshot_members`` is partitioned by list of audience, and each audience's table by list of partition start,
+so reading ``where audience = :a and partition_start = :s`` touches one small table (a diff reads exactly its
+two), a snapshot is loaded into a fresh table with no index to maintain row by row (its key is built once,
+after the load, and only it is analyzed), and retention drops a table instead of deleting rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import sqlalchemy as sa
+
+from audience_pipelines.warehouse.schema import SCHEMA
+
+PARENT = "snapshot_members"
+
+
+def audience_table(audience: str) -> str:
+    """The name of the table holding every partition of one audience (audience names are hashed)."""
+    return f"{PARENT}_{hashlib.md5(audience.encode()).hexdigest()[:12]}"
+
+
+def partition_table(audience: str, partition_start: dt.datetime) -> str:
+    """The name of the table holding one snapshot partition (``..._20260601_000000`` for its UTC start)."""
+    start = partition_start.astimezone(dt.UTC)
+    stamp = f"{start:%Y%m%d_%H%M%S}" + (f"{start:%f}" if start.microsecond else "")
+    return f"{audience_table(audience)}_{stamp}"
+
+
+def _exists(conn: sa.Connection, table: str) -> bool:
+    return conn.execute(sa.text("select to_regclass(:name) is not null"), {"name": f"{SCHEMA}.{table}"}).scalar_one()
+
+
+def ensure_audience_table(conn: sa.Connection, audience: str) -> None:
+    """Create and attach the audience's partitioned table unless it exists (serialized per audience)."""
+    table = audience_table(audience)
+    conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:k))"), {"k": f"{SCHEMA}.{table}"})
+    if _exists(conn, table):
+        return
+    conn.execute(
+        sa.text(
+            f"""create table {SCHEMA}.{table} (like {SCHEMA}.{PARENT} including defaults including constraints)
+                partition by list (partition_start)"""
+        )
+    )
+    conn.execute(
+        sa.text(f"alter table {SCHEMA}.{PARENT} attach partition {SCHEMA}.{table} for values in (:audience)"),
+        {"audience": audience},
+    )
+    conn.execute(sa.text(f"comment on table {SCHEMA}.{table} is :note"), {"note": f"snapshots of audience {audience}"})
+
+
+def load_partition_table(
+    conn: sa.Connection, audience: str, partition_start: dt.datetime, rows_sql: str, params: dict[str, object]
+) -> str:
+    """Load ``rows_sql`` (``member_key, attributes``) into a new, not yet attached table; return its name.
+
+    Rows go in in member-key order into a table with no index; the unique member key is built afterwards
+    (a duplicate or null member key raises ``sa.exc.IntegrityError``) and only this table is analyzed. Its
+    check constraint proves the partition bound, so attaching it later reads no rows.
+    """
+    loading = f"{partition_table(audience, partition_start)}_new"
+    bound = {"_audience": audience, "_partition_start": partition_start}
+    conn.execute(sa.text(f"drop table if exists {SCHEMA}.{loading}"))
+    conn.execute(
+        sa.text(
+            f"""create table {SCHEMA}.{loading} (like {SCHEMA}.{PARENT} including defaults including constraints,
+                    constraint {loading}_bound
+                        check (audience = cast(:_audience as text)
+                               and partition_start = cast(:_partition_start as timestamptz)))"""
+        ),
+        bound,
+    )
+    conn.execute(
+        sa.text(
+            f"""insert into {SCHEMA}.{loading} (audience, partition_start, member_key, attributes)
+                select :_audience, :_partition_start, r.member_key, r.attributes from ({rows_sql}) r
+                order by r.member_key"""
+        ),
+        {**params, **bound},
+    )
+    conn.execute(sa.text(f"create unique index {loading}_key on {SCHEMA}.{loading} (member_key)"))
+    conn.execute(sa.text(f"analyze {SCHEMA}.{loading} (member_key)"))  # what diffs and sync pages join on
+    return loading
+
+
+def attach_partition_table(conn: sa.Connection, audience: str, partition_start: dt.datetime, loading: str) -> None:
+    """Put a loaded table in place of the partition's current one, if any, within the caller's transaction."""
+    table = partition_table(audience, partition_start)
+    if _exists(conn, table):
+        drop_partition_table(conn, audience, partition_start)
+    conn.execute(sa.text(f"alter table {SCHEMA}.{loading} rename to {table}"))
+    conn.execute(sa.text(f"alter index {SCHEMA}.{loading}_key rename to {table}_key"))
+    conn.execute(sa.text(f"alter table {SCHEMA}.{table} rename constraint {loading}_bound to {table}_bound"))
+    conn.execute(
+        sa.text(
+            f"""alter table {SCHEMA}.{audience_table(audience)} attach partition {SCHEMA}.{table}
+                for values in (cast(:_partition_start as timestamptz))"""
+        ),
+        {"_partition_start": partition_start},
+    )
+
+
+def drop_partition_table(conn: sa.Connection, audience: str, partition_start: dt.datetime) -> None:
+    """Drop one partition's table (no-op when it does not exist).
+
+    The audience's table is locked first, as every reader locks it before the partition: dropping a partition
+    locks its parent too, and taking the two locks in the readers' order cannot deadlock with them. Readers of
+    this audience wait only until the caller's transaction commits.
+    """
+    table = partition_table(audience, partition_start)
+    if not _exists(conn, table):
+        return
+    conn.execute(sa.text(f"lock table {SCHEMA}.{audience_table(audience)} in access exclusive mode"))
+    conn.execute(sa.text(f"drop table {SCHEMA}.{table}"))
+
+
+def partition_unpartitioned_snapshots(conn: sa.Connection, legacy: str) -> None:
+    """Move every partition of an earlier version's plain ``snapshot_members`` (renamed ``legacy``) into its
+    own table, then drop the plain table; runs in the caller's transaction, so it happens whole or not at all."""
+    pairs = conn.execute(
+        sa.text(f"select distinct audience, partition_start from {SCHEMA}.{legacy} order by 1, 2")
+    ).all()
+    for audience, partition_start in pairs:
+        ensure_audience_table(conn, audience)
+        rows = (
+            f"select member_key, attributes from {SCHEMA}.{legacy} "
+            "where audience = :legacy_audience and partition_start = :legacy_start"
+        )
+        loaded = load_partition_table(
+            conn, audience, partition_start, rows, {"legacy_audience": audience, "legacy_start": partition_start}
+        )
+        attach_partition_table(conn, audience, partition_start, loaded)
+    conn.execute(sa.text(f"drop table {SCHEMA}.{legacy}"))

@@ -1,0 +1,159 @@
+"""How snapshots are stored: replaced whole or not at all, pruned by dropping, and moved over from a warehouse
+that an earlier version set up."""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from audience_pipelines.embedded import EmbeddedPostgres
+from audience_pipelines.warehouse import (
+    SCHEMA,
+    AudienceSqlError,
+    ensure_schema,
+    materialize_diff,
+    materialize_snapshot,
+    prune_snapshots,
+)
+from audience_pipelines.warehouse.engine import psycopg2_url
+from audience_pipelines.warehouse.snapshot_tables import partition_table
+from audience_pipelines_tests.warehouse.test_snapshots_and_diffs import (
+    changes,
+    day,
+    members,
+    one_day_audience,
+    ref,
+    snapshot,
+)
+from audience_pipelines_tests.warehouse.test_snapshots_and_diffs import visits as visits  # the fixture
+
+
+def table_exists(engine: sa.Engine, table: str) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("select to_regclass(:t) is not null"), {"t": f"{SCHEMA}.{table}"}).scalar_one()
+
+
+def test_a_failed_rematerialization_leaves_the_partition_as_it_was(visits):
+    audience = one_day_audience()
+    snapshot(visits, audience, 2)
+    broken = one_day_audience(sql="select 'same' as member_key, email, 1 as visits from src.visits")
+    with pytest.raises(AudienceSqlError, match="one row per member"):
+        snapshot(visits, broken, 2)
+    assert members(visits, audience.name, 2) == {"u1", "u2", "u4"}
+    assert materialize_diff(visits, audience.name, ref(2), None).entered == 3
+
+
+def test_audiences_and_partitions_are_kept_apart(visits):
+    daily, two_day = one_day_audience(), one_day_audience(name="two_day_visitors", window="2d")
+    for d in (2, 3):
+        snapshot(visits, daily, d)
+        snapshot(visits, two_day, d)
+    assert members(visits, daily.name, 2) == {"u1", "u2", "u4"}
+    assert members(visits, two_day.name, 3) == {"u1", "u2", "u3", "u4"}
+    diff = materialize_diff(visits, daily.name, ref(3), ref(2))
+    assert (diff.entered, diff.exited, diff.sample_entered, diff.sample_exited) == (1, 2, ["u3"], ["u2", "u4"])
+    assert materialize_diff(visits, two_day.name, ref(3), ref(2)).entered == 1
+
+
+def test_rerunning_a_diff_leaves_one_row_per_change(visits):
+    audience = one_day_audience()
+    for d in (2, 3):
+        snapshot(visits, audience, d)
+    for _ in range(2):
+        materialize_diff(visits, audience.name, ref(3), ref(2))
+    with visits.connect() as conn:
+        rows = conn.execute(
+            sa.text(f"select count(*) from {SCHEMA}.membership_history where audience = :a"), {"a": audience.name}
+        ).scalar_one()
+    assert rows == 3
+
+
+def test_pruned_partitions_give_their_storage_back(visits):
+    audience = one_day_audience()
+    for d in (1, 2, 3):
+        snapshot(visits, audience, d)
+    materialize_diff(visits, audience.name, ref(2), ref(1))
+    materialize_diff(visits, audience.name, ref(3), ref(2))
+    assert prune_snapshots(visits, audience.name, dt.timedelta(days=1)) == 1
+    assert not table_exists(visits, partition_table(audience.name, day(1)))
+    assert table_exists(visits, partition_table(audience.name, day(2)))
+    assert changes(visits, audience.name, 2) == {"entered": {"u4"}, "exited": set()}, "history stays"
+
+
+# The two tables as the previous version created them (one plain table of members, two b-trees of changes).
+PREVIOUS_VERSION_TABLES = f"""
+create schema {SCHEMA};
+create table {SCHEMA}.snapshot_members (
+    audience text not null,
+    partition_start timestamptz not null,
+    member_key text not null,
+    attributes jsonb not null,
+    primary key (audience, partition_start, member_key)
+);
+create table {SCHEMA}.membership_changes (
+    audience text not null,
+    partition_start timestamptz not null,
+    member_key text not null,
+    change text not null check (change in ('entered', 'exited')),
+    primary key (audience, partition_start, member_key)
+);
+create index membership_changes_member_idx on {SCHEMA}.membership_changes (audience, member_key, partition_start);
+insert into {SCHEMA}.snapshot_members values
+    ('daily_visitors', '2026-03-01Z', 'u1', '{{"email": "user1@example.com", "visits": 1}}'),
+    ('daily_visitors', '2026-03-01Z', 'u2', '{{"email": "user2@example.com", "visits": 1}}'),
+    ('daily_visitors', '2026-03-02Z', 'u1', '{{"email": "user1@example.com", "visits": 1}}'),
+    ('other', '2026-03-02Z', 'u9', '{{}}');
+insert into {SCHEMA}.membership_changes values
+    ('daily_visitors', '2026-03-01Z', 'u1', 'entered'), ('daily_visitors', '2026-03-01Z', 'u2', 'entered');
+"""
+
+
+@pytest.fixture
+def previous_version_warehouse(postgres: EmbeddedPostgres) -> Iterator[sa.Engine]:
+    """A database whose pipeline tables an earlier version created and filled (with the test's source table)."""
+    admin = sa.create_engine(psycopg2_url(postgres.server.get_uri()), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text("drop database if exists previous_version with (force)"))
+        conn.execute(sa.text("create database previous_version"))
+    engine = sa.create_engine(psycopg2_url(postgres.server.get_uri("previous_version")))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(PREVIOUS_VERSION_TABLES)
+        conn.execute(
+            sa.text("create schema src; create table src.visits (user_id int, email text, visited_at timestamptz)")
+        )
+        conn.execute(
+            sa.text("insert into src.visits values (1, 'user1@example.com', :at), (3, 'user3@example.com', :at)"),
+            {"at": day(3) + dt.timedelta(hours=12)},
+        )
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text("drop database previous_version with (force)"))
+    admin.dispose()
+
+
+def test_a_warehouse_from_the_previous_version_keeps_its_snapshots_and_history(previous_version_warehouse):
+    engine = previous_version_warehouse
+    ensure_schema(engine)
+    ensure_schema(engine)  # a second call finds nothing left to move
+    assert members(engine, "daily_visitors", 1) == {"u1", "u2"}
+    assert members(engine, "daily_visitors", 2) == {"u1"}
+    assert members(engine, "other", 2) == {"u9"}
+    assert not table_exists(engine, "snapshot_members_unpartitioned")
+    with engine.begin() as conn:  # the partition's bookkeeping row, as the earlier version wrote it
+        conn.execute(
+            sa.text(
+                f"""insert into {SCHEMA}.snapshot_partitions (audience, partition_key, partition_start,
+                        partition_end, window_start, window_end, member_count, identifier_counts)
+                    values ('daily_visitors', '2026-03-02', :s, :e, :s, :e, 1, '{{}}')"""
+            ),
+            {"s": day(2), "e": day(3)},
+        )
+    materialize_snapshot(
+        engine, one_day_audience(), partition_key="2026-03-03", partition_start=day(3), partition_end=day(4)
+    )
+    diff = materialize_diff(engine, "daily_visitors", ref(3), ref(2))
+    assert (diff.entered, diff.exited) == (1, 0)
+    assert changes(engine, "daily_visitors", 3) == {"entered": {"u3"}, "exited": set()}
+    assert changes(engine, "daily_visitors", 1) == {"entered": {"u1", "u2"}, "exited": set()}
