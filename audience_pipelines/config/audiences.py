@@ -202,7 +202,17 @@ class AudienceBase(StrictModel):
     name: Name
     description: str = ""
     status: Literal["draft", "active", "paused"] = "active"
-    sql: str = Field(
+    include: list[Name] | None = Field(
+        default=None,
+        description="build the audience from these audiences' snapshots of the same partition instead of sql",
+    )
+    combine: Literal["union", "intersection"] = Field(
+        default="union", description="members of any include (union) or of every include (intersection)"
+    )
+    exclude: list[Name] = Field(default_factory=list, description="audiences whose members are left out")
+    sql: str | None = Field(
+        default=None,
+        validate_default=True,
         min_length=1,
         description="SELECT returning one row per member with a member_key column; binds :window_start, "
         ":window_end (stored with a ':' inside literals and comments escaped as '\\:' for SQLAlchemy's text())",
@@ -218,10 +228,45 @@ class AudienceBase(StrictModel):
         default=dt.timedelta(minutes=30), description="longest the audience SQL may run (read-only) per partition"
     )
 
+    @field_validator("include")
+    @classmethod
+    def _include_names_others(cls, include: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if include is None:
+            return None
+        if not include:
+            raise ValueError("must name at least one audience")
+        _refuse_repeats_and_self(include, info)
+        return include
+
+    @field_validator("combine")
+    @classmethod
+    def _combine_needs_include(cls, combine: str, info: ValidationInfo) -> str:
+        if combine != "union" and info.data.get("include") is None and "include" in info.data:
+            raise ValueError("only applies to an audience built with 'include'")  # union: the default, harmless
+        return combine
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclude_needs_include(cls, exclude: list[str], info: ValidationInfo) -> list[str]:
+        include = info.data.get("include")
+        if exclude and include is None and "include" in info.data:
+            raise ValueError("only applies to an audience built with 'include' (a SQL audience excludes in its SQL)")
+        _refuse_repeats_and_self(exclude, info)
+        both = sorted(set(exclude) & set(include or ()))
+        if both:
+            raise ValueError(f"{', '.join(both)} cannot be both included and excluded")
+        return exclude
+
     @field_validator("sql")
     @classmethod
-    def _select_only(cls, sql: str) -> str:
-        return check_audience_sql(sql)
+    def _select_only(cls, sql: str | None, info: ValidationInfo) -> str | None:
+        if "include" not in info.data:
+            return sql  # 'include' is invalid and reported; whether sql was also needed is unknown
+        if sql is None and info.data["include"] is None:
+            raise ValueError("Field required (or build the audience from others with 'include')")
+        if sql is not None and info.data["include"] is not None:
+            raise ValueError("an audience has either 'sql' or 'include', not both")
+        return None if sql is None else check_audience_sql(sql)
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> AudienceBase:
@@ -242,14 +287,39 @@ class AudienceBase(StrictModel):
     def is_active(self) -> bool:
         return self.status == "active"
 
+    @property
+    def is_combined(self) -> bool:
+        """Built from other audiences' snapshots (``include``/``exclude``) rather than from SQL."""
+        return self.include is not None
+
+    @property
+    def inputs(self) -> list[str]:
+        """The audiences whose snapshots a combined audience reads: includes, then excludes."""
+        return [*(self.include or ()), *self.exclude]
+
 
 class DynamicAudience(AudienceBase):
     """Membership over a rolling window, evaluated as of each partition's end."""
 
     type: Literal["dynamic"]
     refresh: Refresh
-    window: Duration
+    window: Duration | None = Field(
+        default=None, validate_default=True, description="how far back the SQL looks from each partition's end"
+    )
     start: dt.date = Field(description="first partition's start date (UTC)")
+
+    @field_validator("window")
+    @classmethod
+    def _window_for_sql_only(cls, window: dt.timedelta | None, info: ValidationInfo) -> dt.timedelta | None:
+        if "include" not in info.data:
+            return window
+        if window is None and info.data["include"] is None:
+            raise ValueError("Field required")
+        if window is not None and info.data["include"] is not None:
+            raise ValueError(
+                "an audience built with 'include' has no window: it reads its inputs' snapshots of the same partition"
+            )
+        return window
 
     @field_validator("start")
     @classmethod
@@ -264,6 +334,14 @@ class StaticAudience(AudienceBase):
 
     type: Literal["static"]
     range: DateRange
+
+
+def _refuse_repeats_and_self(names: list[str], info: ValidationInfo) -> None:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed twice")
+    if info.data.get("name") in names:
+        raise ValueError(f"audience '{info.data['name']}' cannot be built from itself")
 
 
 Audience = Annotated[DynamicAudience | StaticAudience, Field(discriminator="type")]

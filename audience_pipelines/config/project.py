@@ -10,6 +10,11 @@ import dagster as dg
 from pydantic import Field, model_validator
 
 from audience_pipelines.config.audiences import Audience, DynamicAudience, StrictModel
+from audience_pipelines.config.combined import (
+    combined_audience_problems,
+    draft_input_warnings,
+    with_inherited_columns,
+)
 from audience_pipelines.config.destinations import DestinationConfigUnion
 from audience_pipelines.config.refresh import cron_for
 from audience_pipelines.config.syncs import FOLLOW, MANUAL, SyncConfig
@@ -23,6 +28,14 @@ class ProjectConfig(StrictModel):
     audiences: list[Audience] = Field(default_factory=list)
     destinations: list[DestinationConfigUnion] = Field(default_factory=list)
     syncs: list[SyncConfig] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _combined_audience_columns(cls, raw: Any) -> Any:
+        """A combined audience listing no columns takes the ones its includes share."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("audiences"), list):
+            return raw
+        return {**raw, "audiences": with_inherited_columns(raw["audiences"])}
 
     @model_validator(mode="before")
     @classmethod
@@ -43,6 +56,7 @@ class ProjectConfig(StrictModel):
             *_repeated("audiences", "audience", [a.name for a in self.audiences]),
             *_repeated("destinations", "destination", [d.name for d in self.destinations]),
             *_repeated("syncs", "sync", [s.name for s in self.syncs]),
+            *combined_audience_problems(self.audiences),
         ]
         for index, sync in enumerate(self.syncs):
             problems.extend(f"sync '{sync.name}' (item {index + 1}): {p}" for p in self._sync_problems(sync))
@@ -99,6 +113,7 @@ class ProjectConfig(StrictModel):
         """Problems that do not stop anything but deserve a look."""
         used = {s.destination for s in self.syncs if s.is_active}
         found = [w for d in self.destinations if d.name in used for w in credential_warnings(d)]
+        found.extend(draft_input_warnings(self.audiences))
         for sync in self.syncs:
             audience = next((a for a in self.audiences if a.name == sync.audience), None)
             if (

@@ -4,6 +4,7 @@ import dagster as dg
 
 from audience_pipelines.config import Audience, DynamicAudience
 from audience_pipelines.config.durations import format_duration
+from audience_pipelines.defs.combined import combined_audience_automation
 from audience_pipelines.defs.partitions import audience_partitions, previous_partition
 from audience_pipelines.defs.resources import WarehouseResource
 from audience_pipelines.warehouse import PartitionRef, materialize_diff, materialize_snapshot
@@ -24,6 +25,12 @@ def refresh_job_name(audience_name: str) -> str:
 
 
 def _describe(audience: Audience) -> dict[str, str]:
+    if audience.is_combined:
+        return {
+            "type": audience.type,
+            "include": f"{audience.combine} of {', '.join(audience.include or ())}",
+            "exclude": ", ".join(audience.exclude) or "nobody",
+        }
     if isinstance(audience, DynamicAudience):
         return {"type": "dynamic", "window": format_duration(audience.window), "refresh": audience.refresh}
     return {"type": "static", "range": f"{audience.range.start} to {audience.range.end}"}
@@ -41,6 +48,7 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
         "tags": {"audience": name, "audience_status": audience.status},
     }
     static_metadata = {**_describe(audience), "status": audience.status}
+    combined = combined_audience_automation(audience, [snapshot_key(n) for n in audience.inputs])
 
     snapshot_checks = [
         dg.AssetCheckSpec(
@@ -65,6 +73,8 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
         description=f"Members of '{name}' as of each partition's end. {audience.description}".strip(),
         metadata={**static_metadata, "columns": ", ".join(["member_key", *audience.columns])},
         check_specs=snapshot_checks,
+        deps=combined.snapshot_deps,
+        automation_condition=combined.snapshot_condition,
         **common,
     )
     def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -119,6 +129,7 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
             )
         ],
         metadata=static_metadata,
+        automation_condition=combined.diff_condition,
         check_specs=[
             dg.AssetCheckSpec(
                 "exit_ratio",
@@ -178,8 +189,8 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
         description=f"Snapshot and diff '{name}' for one partition.",
         tags={"audience": name},
     )
-    schedules = []
-    if isinstance(audience, DynamicAudience) and audience.status != "draft":
+    schedules, sensors = [], combined.sensors(name, [snapshot, diff])
+    if isinstance(audience, DynamicAudience) and audience.status != "draft" and not audience.is_combined:
         schedules.append(
             dg.build_schedule_from_partitioned_job(
                 job,
@@ -190,4 +201,4 @@ def build_audience_defs(audience: Audience) -> dg.Definitions:
                 ),
             )
         )
-    return dg.Definitions(assets=[snapshot, diff], jobs=[job], schedules=schedules)
+    return dg.Definitions(assets=[snapshot, diff], jobs=[job], schedules=schedules, sensors=sensors)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from audience_pipelines.config import Audience, DynamicAudience
+from audience_pipelines.warehouse.combined import collect_combined_members
 from audience_pipelines.warehouse.people import drop_suppressed
 from audience_pipelines.warehouse.schema import SCHEMA
 from audience_pipelines.warehouse.snapshot_tables import (
@@ -103,6 +104,22 @@ def _evaluate_sql(audience: Audience) -> str:
     """
 
 
+def _collect_members(
+    conn: sa.Connection,
+    audience: Audience,
+    partition_key: str,
+    partition_start: dt.datetime,
+    partition_end: dt.datetime,
+) -> Window:
+    """Members into ``pg_temp.audience_rows``, from the audience's SQL or its inputs' snapshots; the window."""
+    if audience.is_combined:
+        return Window(*collect_combined_members(conn, audience, partition_key, partition_start))
+    window = audience_window(audience, partition_end)
+    _check_columns(conn, audience, window)
+    conn.execute(sa.text(_evaluate_sql(audience)), _query_params(window))
+    return window
+
+
 def _identifier_counts_sql(audience: Audience, table: str) -> str:
     """Members and members with each identifier, counted over what was stored."""
     present = "".join(
@@ -122,7 +139,6 @@ def materialize_snapshot(
     run_id: str | None = None,
 ) -> SnapshotResult:
     """Replace one snapshot partition with the audience's membership as of ``partition_end``."""
-    window = audience_window(audience, partition_end)
     with engine.connect() as conn:  # one session: its temporary table outlives the read-only transaction
         with conn.begin():
             conn.execute(sa.text("drop table if exists pg_temp.audience_rows"))
@@ -130,8 +146,7 @@ def materialize_snapshot(
         try:
             with conn.begin():
                 _read_only(conn, audience)
-                _check_columns(conn, audience, window)
-                conn.execute(sa.text(_evaluate_sql(audience)), _query_params(window))
+                window = _collect_members(conn, audience, partition_key, partition_start, partition_end)
         except sa.exc.DBAPIError as error:
             raise _sql_failure(audience, error, "at run time") from None
         try:

@@ -9,7 +9,7 @@ from audience_pipelines_tests.conftest import PROJECT_DIR
 def test_validate_passes_on_the_shipped_configuration(monkeypatch, capsys):
     monkeypatch.setenv("AUDIENCE_PIPELINES_CONFIG", str(PROJECT_DIR / "audiences.yaml"))
     assert main(["validate"]) == 0
-    assert capsys.readouterr().out.startswith("ok: 4 audience(s), 13 destination(s), 15 sync(s)")
+    assert capsys.readouterr().out.startswith("ok: 5 audience(s), 13 destination(s), 15 sync(s)")
 
 
 def test_validate_fails_with_file_item_and_field(tmp_path, monkeypatch, capsys):
