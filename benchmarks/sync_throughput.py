@@ -1,12 +1,15 @@
-"""First sync of a large audience to a signed-webhook receiver on loopback: members/s and peak memory.
+"""First sync of a large audience to a signed-webhook receiver on loopback: members/s, flatness, peak memory,
+and a 1% churn refresh.
 
     python benchmarks/sync_throughput.py --members 1000000
 
 The receiver runs in its own process. Baseline, measured in the same run against the same receiver: the
 bare HTTP work (pre-built, signed JSON batches of the same size POSTed with one requests.Session), i.e.
 what the sync would cost without the warehouse reads, identity normalization, ledger checkpoints and run
-history. Memory: this process's peak RSS after a sync of a tenth of the audience and after the full one;
-a flat figure means memory does not grow with the audience.
+history. Flatness: members/s over the last 10% of batches against the first 10% (from the time each batch
+is logged). Memory: this process's peak RSS after a sync of a tenth of the audience and after the full one;
+a flat figure means memory does not grow with the audience. Churn: the next day 0.5% of the members leave
+and as many join; the refresh sync must send those 1% only, in a small fraction of the first sync's time.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -67,18 +72,53 @@ def config(audience: str, sync: str) -> ProjectConfig:
     )  # fmt: skip
 
 
-def sync_once(engine: sa.Engine, members: int) -> tuple[float, int]:
+@dataclass
+class SyncTiming:
+    """One sync run: wall time, members accepted, and when each batch was logged (time, members)."""
+
+    seconds: float
+    accepted: int
+    batches: list[tuple[float, int]] = field(default_factory=list)
+
+    def rate_over(self, first: int, last: int) -> float:
+        """Members/s from the end of batch ``first`` to the end of batch ``last`` (0-based, inclusive)."""
+        members = sum(size for _, size in self.batches[first + 1 : last + 1])
+        return members / (self.batches[last][0] - self.batches[first][0])
+
+    def flatness(self) -> tuple[float, float]:
+        """(members/s over the last 10% of batches, over the first 10%)."""
+        count = len(self.batches)
+        tenth = max(count // 10, 1)
+        return self.rate_over(count - 1 - tenth, count - 1), self.rate_over(0, tenth)
+
+
+BATCH_LOG = re.compile(r": (?:add|remove) batch \d+: (\d+) sent")
+
+
+def sync_day(engine: sa.Engine, members: int, day: int, where: str) -> SyncTiming:
+    """Materialize day ``day`` of the audience (members ``where``), then sync it."""
     name = f"bench_{members}"
     project = config(name, f"{name}_sync")
-    audience = project.audiences[0].model_copy(update={"sql": project.audiences[0].sql.replace("{n}", str(members))})
-    start = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
-    materialize_snapshot(engine, audience, partition_key="2026-06-01", partition_start=start,
+    audience = project.audiences[0].model_copy(update={"sql": project.audiences[0].sql.replace("g <= {n}", where)})
+    start = dt.datetime(2026, 6, day, tzinfo=dt.UTC)
+    materialize_snapshot(engine, audience, partition_key=f"2026-06-{day:02d}", partition_start=start,
                          partition_end=start + dt.timedelta(days=1))  # fmt: skip
+    batches: list[tuple[float, int]] = []
+
+    def log(message: str) -> None:
+        if match := BATCH_LOG.search(message):
+            batches.append((time.perf_counter(), int(match.group(1))))
+
     started = time.perf_counter()
-    summary = run_sync(engine, project, f"{name}_sync", run_id=str(uuid.uuid4()), trigger="manual")
+    summary = run_sync(engine, project, f"{name}_sync", run_id=str(uuid.uuid4()), trigger="manual", log=log)
     seconds = time.perf_counter() - started
     assert summary.status == "success", summary.message
-    return seconds, summary.counts.accepted
+    return SyncTiming(seconds, summary.counts.accepted, batches)
+
+
+def churned(members: int) -> str:
+    """Day 2: every 200th member left, as many new ones joined (1% of the audience to sync)."""
+    return f"(g <= {members} and g % 200 <> 0) or (g > {members} and g <= {members + members // 200})"
 
 
 def bare_http(base_url: str, secret: str, members: int) -> float:
@@ -120,29 +160,41 @@ def main() -> None:
             engine = get_engine(url)
             ensure_schema(engine)
             with engine.begin() as conn:
-                conn.execute(sa.text("create schema bench; create table bench.ids as "
-                                     "select g from generate_series(1, :n) g"), {"n": args.members})  # fmt: skip
+                conn.execute(sa.text("create schema bench; create table bench.ids (g bigint primary key); "
+                                     "insert into bench.ids select generate_series(1, :n)"),
+                             {"n": args.members + args.members // 200})  # fmt: skip
             small = max(args.members // 10, BATCH)
-            small_seconds, _ = sync_once(engine, small)
+            small_sync = sync_day(engine, small, 1, f"g <= {small}")
             rss_small = peak_rss_mb()
-            seconds, accepted = sync_once(engine, args.members)
+            first = sync_day(engine, args.members, 1, f"g <= {args.members}")
+            rss_full = peak_rss_mb()
+            refresh = sync_day(engine, args.members, 2, churned(args.members))
             rss_full = peak_rss_mb()
         bare = bare_http(base_url, secret, args.members)
     finally:
         receiver.stdin.close()
         receiver.wait(timeout=30)
+    last_tenth, first_tenth = first.flatness()
     print_table(
-        f"First sync to a signed webhook on loopback (batches of {BATCH})",
+        f"First sync to a signed webhook on loopback (batches of {BATCH}), then a 1% churn refresh",
         ["run", "members", "seconds", "members/s", "peak RSS MiB"],
         [
-            ["pipeline (small)", f"{small:,}", f"{small_seconds:.1f}", f"{small / small_seconds:,.0f}",
-             f"{rss_small:.0f}"],
-            ["pipeline (full)", f"{accepted:,}", f"{seconds:.1f}", f"{accepted / seconds:,.0f}", f"{rss_full:.0f}"],
+            ["pipeline (small)", f"{small_sync.accepted:,}", f"{small_sync.seconds:.1f}",
+             f"{small_sync.accepted / small_sync.seconds:,.0f}", f"{rss_small:.0f}"],
+            ["pipeline (full)", f"{first.accepted:,}", f"{first.seconds:.1f}", f"{first.accepted / first.seconds:,.0f}",
+             f"{rss_full:.0f}"],
+            ["  first 10% of batches", "", "", f"{first_tenth:,.0f}", ""],
+            ["  last 10% of batches", "", "", f"{last_tenth:,.0f}", ""],
+            ["churn refresh (1%)", f"{refresh.accepted:,}", f"{refresh.seconds:.1f}", "", f"{rss_full:.0f}"],
             ["bare HTTP baseline", f"{args.members:,}", f"{bare:.1f}", f"{args.members / bare:,.0f}", "-"],
         ],
     )  # fmt: skip
-    print(result_line(f"first_sync_webhook_{args.members}", accepted / seconds, "members/s", args.members / bare))
-    print(result_line(f"peak_rss_{args.members}_vs_{small}", rss_full, "MiB", rss_small))
+    n = args.members
+    print(result_line(f"first_sync_webhook_{n}", first.accepted / first.seconds, "members/s", n / bare))
+    print(result_line(f"last_vs_first_tenth_{n}", last_tenth, "members/s", first_tenth))
+    print(result_line(f"peak_rss_{n}_vs_{small}", rss_full, "MiB", rss_small))
+    print(result_line(f"churn_refresh_seconds_{n}", refresh.seconds, "s", first.seconds))
+    print(result_line(f"churn_refresh_members_sent_{n}", refresh.accepted, "members", n))
 
 
 if __name__ == "__main__":

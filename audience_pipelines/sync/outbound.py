@@ -12,7 +12,7 @@ import pandas as pd
 from audience_pipelines.config import SyncConfig
 from audience_pipelines.destinations.kit import Batch, OutboundEvent, OutboundMember
 from audience_pipelines.identity import FieldSpec, IdentifierType, PlatformRules, prepare_identifiers
-from audience_pipelines.warehouse.ledger import LedgerEntry, PendingMember
+from audience_pipelines.warehouse.ledger import LedgerEntry, PendingMember, PendingPage
 from audience_pipelines.warehouse.sync_runs import RejectedRow
 
 
@@ -43,38 +43,37 @@ def event_id(sync: str, event_name: str, member_key: str, transition: str) -> st
 
 
 def prepare_members(
-    pending: Sequence[PendingMember],
+    page: PendingPage,
     sync: SyncConfig,
     *,
     platform: PlatformRules | str,
     operation: str,
     default_region: str = "US",
 ) -> PreparedMembers:
-    """Normalize and hash a batch of snapshot members for one destination platform."""
-    columns = [*sync.identifiers, *sync.fields]
-    frame = pd.DataFrame.from_records(
-        [{column: member.values.get(column) for column in columns} for member in pending],
-        columns=columns,
-    )
+    """Normalize and hash a page of snapshot members for one destination platform (column by column)."""
+    columns = list(dict.fromkeys([*sync.identifiers, *sync.fields]))
+    frame = pd.DataFrame({column: page.columns[column] for column in columns}, columns=columns, dtype=object)
     specs = {field: FieldSpec(column, IdentifierType(column)) for column, field in sync.identifiers.items()}
     country = "country" if "country" in frame.columns else None
     prepared = prepare_identifiers(frame, specs, platform, default_region=default_region, country_column=country)
-    rows = prepared.values.to_dict("records")
-    usable = prepared.usable.tolist()
+    names = [*prepared.values.columns, *sync.fields.values()]
+    values = [prepared.values[field].to_numpy() for field in prepared.values.columns]
+    values += [page.columns[column] for column in sync.fields]
+    rows = zip(*values, strict=True) if values else [()] * len(page)
+    usable = prepared.usable.to_numpy()
     members, skipped, fingerprints = [], [], {}
-    for position, member in enumerate(pending):
+    for position, (key, fingerprint, row) in enumerate(zip(page.member_keys, page.fingerprints, rows, strict=True)):
         if not usable[position]:
             reasons = prepared.drop_reasons.iloc[position].dropna()
             detail = ", ".join(f"{field}: {reason}" for field, reason in reasons.items()) or "no identifier"
-            skipped.append(RejectedRow(member.member_key, operation, "no_valid_identifier", detail))
+            skipped.append(RejectedRow(key, operation, "no_valid_identifier", detail))
             continue
-        fields = {f: str(v) for f, v in rows[position].items() if v is not None and not pd.isna(v)}
-        for column, field in sync.fields.items():
-            raw = member.values.get(column)
-            if raw is not None:
-                fields[field] = str(raw)
-        members.append(OutboundMember(member.member_key, fields))
-        fingerprints[member.member_key] = member.source_fingerprint
+        # absent values are None (or NaN); a plain field named like an identifier field wins, as it did before
+        fields = {
+            name: str(value) for name, value in zip(names, row, strict=True) if value is not None and value == value
+        }
+        members.append(OutboundMember(key, fields))
+        fingerprints[key] = fingerprint
     return PreparedMembers(members, fingerprints, skipped, prepared.drop_counts())
 
 

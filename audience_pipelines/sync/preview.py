@@ -31,7 +31,7 @@ from audience_pipelines.identity import PlatformRules
 from audience_pipelines.privacy import mask_secrets
 from audience_pipelines.sync.outbound import event_batch, member_batch, prepare_members, removal_members
 from audience_pipelines.sync.plan import SyncPlan, plan_sync
-from audience_pipelines.warehouse.ledger import PendingMember, iter_pending_adds, iter_pending_removes
+from audience_pipelines.warehouse.ledger import PendingMember, PendingPage, iter_pending_adds, iter_pending_removes
 from audience_pipelines.warehouse.sync_runs import get_state
 
 NEW_LIST = "NEW_LIST"
@@ -147,6 +147,10 @@ def _first_page(pages: Iterator[list[PendingMember]]) -> list[PendingMember]:
     return next(pages, [])
 
 
+def _first_add_page(pages: Iterator[PendingPage]) -> PendingPage | None:
+    return next(pages, None)
+
+
 def _preview_adds(
     engine: sa.Engine, preview: Preview, client: DestinationClient, platform: PlatformRules, limit: int, validate: bool
 ) -> None:
@@ -155,7 +159,7 @@ def _preview_adds(
         return
     events = sync.type == "event"
     columns = [*sync.identifiers, *sync.fields]
-    pending = _first_page(
+    pending = _first_add_page(
         iter_pending_adds(
             engine,
             sync.name,
@@ -167,7 +171,7 @@ def _preview_adds(
             consent=sync.consent,
         )
     )
-    if not pending:
+    if pending is None:
         return
     prepared = prepare_members(
         pending, sync, platform=platform, operation="add", default_region=sync.default_phone_region
@@ -176,7 +180,10 @@ def _preview_adds(
     if not prepared.members:
         return
     if events:
-        transitions = {m.member_key: m.transition or plan.snapshot.partition_key for m in pending}
+        default = plan.snapshot.partition_key
+        transitions = {
+            key: entered or default for key, entered in zip(pending.member_keys, pending.transitions, strict=True)
+        }
         batch = event_batch(sync, sync.added_event, prepared.members, transitions, int(time.time()))
         _add_events(preview, client, batch, validate)
     else:

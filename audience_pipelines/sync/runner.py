@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -28,16 +29,19 @@ from audience_pipelines.destinations.kit import (
 from audience_pipelines.identity import PlatformRules
 from audience_pipelines.privacy import describe_error, scrub_values
 from audience_pipelines.sync.outbound import (
+    PreparedMembers,
     event_batch,
     ledger_entries,
     member_batch,
     prepare_members,
     removal_members,
 )
+from audience_pipelines.sync.overlap import OrderedWriter, ReadAhead
 from audience_pipelines.sync.plan import SyncPlan
-from audience_pipelines.warehouse.failures import MemberFailure, clear_failures, record_failures
+from audience_pipelines.warehouse.failures import MemberFailure, clear_failures, has_failures, record_failures
 from audience_pipelines.warehouse.ledger import (
     PendingMember,
+    PendingPage,
     confirm_upload,
     discard_upload,
     held_by_another,
@@ -46,6 +50,7 @@ from audience_pipelines.warehouse.ledger import (
     mark_removing,
     record_held,
     record_removed,
+    refresh_ledger_statistics,
     reset_ledger,
 )
 from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
@@ -61,6 +66,12 @@ from audience_pipelines.warehouse.sync_runs import (
 
 #: Members read from the warehouse and normalized per page (pandas work is cheaper in larger frames).
 READ_PAGE = 10_000
+
+#: Members written in one run after which the ledger is analyzed again (its statistics guide the page query).
+ANALYZE_AFTER = 50_000
+
+#: A member ready to send, with its source fingerprint and the partition it entered at (event syncs).
+Outgoing = tuple[OutboundMember, str, str]
 
 __all__ = ["READ_PAGE", "SyncBusyError", "SyncFailed", "SyncResult", "SyncRunner"]
 
@@ -103,6 +114,8 @@ class SyncRunner:
     log: Callable[[str], None] = lambda message: None
     clock: Callable[[], float] = time.time
     _jobs: dict[str, str] = field(default_factory=dict)
+    #: Whether acknowledged members may have refusals on record to clear (known at the start of the adds).
+    _add_failures_on_record: bool = True
 
     def run(self, plan: SyncPlan) -> SyncResult:
         assert plan.snapshot is not None and plan.blocked_reason is None and plan.skip_reason is None
@@ -168,8 +181,10 @@ class SyncRunner:
         return max(batch, READ_PAGE // batch * batch)
 
     def _additions(self, plan: SyncPlan, result: SyncResult) -> None:
+        """Send pending adds: a thread reads and prepares pages ahead, this one sends, another checkpoints."""
         sending = self.sync.adds
         events = self.sync.type == "event"
+        operation = "add" if sending else "track"
         pages = iter_pending_adds(
             self.engine,
             self.sync.name,
@@ -180,37 +195,91 @@ class SyncRunner:
             with_transition=events,
             consent=self.sync.consent,
         )
-        for pending in pages:
-            prepared = prepare_members(
-                pending,
-                self.sync,
-                platform=self.identity_platform,
-                operation="add" if sending else "track",
-                default_region=self.sync.default_phone_region,
-            )
-            for key, count in prepared.drop_counts.items():
-                result.drop_counts[key] = result.drop_counts.get(key, 0) + count
-            result.counts.skipped_invalid += len(prepared.skipped)
-            all_fingerprints = {m.member_key: m.source_fingerprint for m in pending}
-            self._record_rejections(prepared.skipped, "add", all_fingerprints, park_at_once=True, result=result)
-            transitions = _transitions(pending, plan) if events else {}
-            for chunk in _chunks(prepared.members, self.destination.max_batch_size):
+        with self.engine.connect() as conn:
+            self._add_failures_on_record = has_failures(conn, self.sync.name, "add")
+        # Sending runs ahead of checkpointing only where a re-sent batch changes nothing (the destination drops
+        # a batch id it has processed); elsewhere a batch goes out once the one before it is recorded, so a kill
+        # re-sends at most the batch in flight.
+        run_ahead = getattr(self.destination, "deduplicates_batches", False)
+        reader = ReadAhead(((page, self._prepare(page, operation)) for page in pages), depth=1)
+        writer = OrderedWriter(self.engine)
+        try:
+            for chunk in self._outgoing_batches(reader, plan, result, writer):
+                members = [member for member, _, _ in chunk]
+                fingerprints = {member.member_key: fingerprint for member, fingerprint, _ in chunk}
                 if not sending:
-                    self._checkpoint(chunk, prepared.fingerprints, plan, status="tracked", outcome=None)
+                    self._checkpoint(writer, members, fingerprints, plan, status="tracked", outcome=None)
                     continue
+                job = None
+                if not run_ahead:
+                    writer.wait_until_written()
                 if events:
-                    batch = event_batch(self.sync, self.sync.added_event, chunk, transitions, int(self.clock()))
+                    transitions = {member.member_key: entered for member, _, entered in chunk}
+                    batch = event_batch(self.sync, self.sync.added_event, members, transitions, int(self.clock()))
                     outcome = self.events.send_events(batch)
                 else:
-                    batch = member_batch(self.sync, "add", chunk, prepared.fingerprints, plan.snapshot.partition_key)
+                    batch = member_batch(self.sync, "add", members, fingerprints, plan.snapshot.partition_key)
                     job = self._upload_job(result.list_ref, "add")
                     outcome = self.lists.add_members(result.list_ref, batch)
                 self._count(result, batch, outcome, "add")
-                self._checkpoint(
-                    chunk, prepared.fingerprints, plan, status="sent", outcome=outcome, job_id=None if events else job
+                self._checkpoint(writer, members, fingerprints, plan, status="sent", outcome=outcome, job_id=job)
+                rows = _rejected_rows(outcome, "add", members)
+                self._record_rejections(rows, "add", fingerprints, park_at_once=False, result=result, writer=writer)
+        except BaseException:
+            reader.close()
+            with contextlib.suppress(Exception):  # the error that stopped the run is the one to report
+                writer.close()  # still checkpoints every batch acknowledged before it
+            raise
+        reader.close()
+        writer.close()
+        if result.counts.accepted + result.counts.skipped_invalid >= ANALYZE_AFTER:
+            with self.engine.begin() as conn:
+                refresh_ledger_statistics(conn)
+
+    def _prepare(self, page: PendingPage, operation: str) -> PreparedMembers:
+        """Normalize and hash a page (in the reading thread)."""
+        return prepare_members(
+            page,
+            self.sync,
+            platform=self.identity_platform,
+            operation=operation,
+            default_region=self.sync.default_phone_region,
+        )
+
+    def _outgoing_batches(
+        self,
+        pages: Iterable[tuple[PendingPage, PreparedMembers]],
+        plan: SyncPlan,
+        result: SyncResult,
+        writer: OrderedWriter,
+    ) -> Iterator[list[Outgoing]]:
+        """Full destination batches cut from the stream of sendable members across pages (the last may be short).
+
+        Batches depend only on which members are pending, not on where pages begin, so a run resuming after a
+        crash rebuilds the unrecorded batches with the same members, hence the same batch ids.
+        """
+        size = self.destination.max_batch_size
+        waiting: list[Outgoing] = []
+        for page, prepared in pages:
+            for key, count in prepared.drop_counts.items():
+                result.drop_counts[key] = result.drop_counts.get(key, 0) + count
+            if prepared.skipped:
+                result.counts.skipped_invalid += len(prepared.skipped)
+                page_fingerprints = dict(zip(page.member_keys, page.fingerprints, strict=True))
+                self._record_rejections(
+                    prepared.skipped, "add", page_fingerprints, park_at_once=True, result=result, writer=writer
                 )
-                rows = _rejected_rows(outcome, "add", chunk)
-                self._record_rejections(rows, "add", prepared.fingerprints, park_at_once=False, result=result)
+            default = plan.snapshot.partition_key
+            entered = dict(zip(page.member_keys, page.transitions, strict=True))
+            waiting += [
+                (m, prepared.fingerprints[m.member_key], entered[m.member_key] or default) for m in prepared.members
+            ]
+            whole = len(waiting) - len(waiting) % size
+            for start in range(0, whole, size):
+                yield waiting[start : start + size]
+            waiting = waiting[whole:]
+        if waiting:
+            yield waiting
 
     def _removals(self, plan: SyncPlan, result: SyncResult) -> None:
         events = self.sync.type == "event"
@@ -276,6 +345,7 @@ class SyncRunner:
 
     def _checkpoint(
         self,
+        writer: OrderedWriter,
         members: list[OutboundMember],
         fingerprints: dict[str, str],
         plan: SyncPlan,
@@ -284,19 +354,21 @@ class SyncRunner:
         outcome: BatchOutcome | None,
         job_id: str | None = None,
     ) -> None:
-        """Write an acknowledged batch to the ledger at once (one transaction with its rejections)."""
+        """Queue an acknowledged batch for the ledger, behind every batch acknowledged before it."""
         rejected = outcome.rejected_keys if outcome else set()
         keys = {m.member_key for m in members} - rejected
-        with self.engine.begin() as conn:
-            record_held(
-                conn,
-                self.sync.name,
-                ledger_entries(members, fingerprints, keys),
-                status=status,
-                partition_key=plan.snapshot.partition_key,
-                job_id=job_id,
-            )
-            clear_failures(conn, self.sync.name, "add", sorted(keys))
+        entries = ledger_entries(members, fingerprints, keys)
+        sync, partition_key = self.sync.name, plan.snapshot.partition_key
+
+        clear = self._add_failures_on_record
+
+        def write(conn: sa.Connection) -> None:
+            record_held(conn, sync, entries, status=status, partition_key=partition_key, job_id=job_id)
+            if clear:
+                clear_failures(conn, sync, "add", sorted(keys))
+
+        # a checkpoint lost with an asynchronous commit only makes the next run re-send the batch under its id
+        writer.submit(write, relaxed=True)
 
     # ------------------------------------------------------------------ upload jobs
 
@@ -370,10 +442,12 @@ class SyncRunner:
         *,
         park_at_once: bool,
         result: SyncResult,
+        writer: OrderedWriter | None = None,
     ) -> None:
         """Store refusals in run history and count an attempt per member (parking it after the last one).
 
         A member with no usable identifier is parked at once: retrying cannot help until its values change.
+        With a ``writer``, this is queued behind the checkpoints before it; else written at once.
         """
         if not rows:
             return
@@ -383,12 +457,20 @@ class SyncRunner:
             if row.member_key is not None
         ]
         park_after = 1 if park_at_once else self.sync.max_member_attempts
+        run_id, sync = self.run_id, self.sync.name
+
+        def write(conn: sa.Connection) -> None:
+            record_rejections(conn, run_id, sync, rows)
+            parked = record_failures(conn, sync, operation, failures, park_after=park_after)
+            if parked:
+                result.counts.parked += parked
+                self.log(f"{sync}: {parked} member(s) parked after refusals (see `audience-pipelines runs`)")
+
+        if writer is not None:
+            writer.submit(write)
+            return
         with self.engine.begin() as conn:
-            record_rejections(conn, self.run_id, self.sync.name, rows)
-            parked = record_failures(conn, self.sync.name, operation, failures, park_after=park_after)
-        if parked:
-            result.counts.parked += parked
-            self.log(f"{self.sync.name}: {parked} member(s) parked after refusals (see `audience-pipelines runs`)")
+            write(conn)
 
 
 def _chunks(items: list[OutboundMember], size: int) -> Iterator[list[OutboundMember]]:
@@ -402,6 +484,8 @@ def _transitions(pending: list[PendingMember], plan: SyncPlan) -> dict[str, str]
 
 def _rejected_rows(outcome: BatchOutcome, operation: str, members: list[OutboundMember]) -> list[RejectedRow]:
     """Rejections as history rows, each message scrubbed of the values sent for its member."""
+    if not outcome.rejected:
+        return []
     sent = {m.member_key: m.fields for m in members}
     return [
         RejectedRow(r.member_key, operation, r.reason, scrub_values(r.message, sent.get(r.member_key or "", {})))

@@ -77,6 +77,14 @@ def clear_failures(conn: sa.Connection, sync: str, operation: str, member_keys: 
         )
 
 
+def has_failures(conn: sa.Connection, sync: str, operation: str) -> bool:
+    """Whether any member of the sync has a refusal on record for ``operation`` (parked or not)."""
+    return conn.execute(
+        sa.text(f"select exists (select 1 from {SCHEMA}.sync_member_failures where sync = :sync and operation = :op)"),
+        {"sync": sync, "op": operation},
+    ).scalar_one()
+
+
 def parked_filter(operation: str, alias: str, fingerprint_sql: str | None) -> str:
     """SQL condition: the member at ``alias`` is not parked for ``operation`` (with these values)."""
     same_values = f" and f.source_fingerprint = {fingerprint_sql}" if fingerprint_sql else ""

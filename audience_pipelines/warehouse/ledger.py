@@ -1,16 +1,18 @@
 """The sync ledger: per sync, what the destination holds (each member's identifiers exactly as sent).
 
-Runs plan from the newest snapshot against the ledger, read their work in bounded batches ordered by
-member key, and write each acknowledged batch back at once, so a killed run resumes where it stopped.
+Runs plan from the newest snapshot against the ledger, read their work in bounded pages ordered by
+member key, and write each acknowledged batch back right behind the sending, in order, so a killed run
+resumes where it stopped (re-sending at most the last unrecorded batches, under their batch ids).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import orjson
 import sqlalchemy as sa
 
 from audience_pipelines.warehouse.consent import ConsentRule, consented
@@ -41,8 +43,20 @@ class PendingMember:
 
 
 @dataclass(frozen=True)
-class LedgerEntry:
-    """An acknowledged member to record."""
+class PendingPage:
+    """A page of members to add, column-wise: each audience column's values as text (None where absent)."""
+
+    member_keys: list[str]
+    fingerprints: list[str]
+    transitions: list[str]
+    columns: dict[str, list[str | None]]
+
+    def __len__(self) -> int:
+        return len(self.member_keys)
+
+
+class LedgerEntry(NamedTuple):
+    """An acknowledged member to record (a tuple: a run builds one per member sent)."""
 
     member_key: str
     fields: Mapping[str, str]
@@ -67,7 +81,20 @@ def _fingerprint_sql(columns: Sequence[str]) -> str:
     return f"md5(jsonb_build_object({pairs})::text)"
 
 
+def _text_sql(alias: str, column: str) -> str:
+    """An attribute as text, as Python's ``str`` prints it (booleans as True/False), NULL where absent.
+
+    Identity reads text; selecting it per column spares decoding each member's jsonb into a dict.
+    """
+    value = f"{alias}.attributes -> '{column}'"
+    return (
+        f"case jsonb_typeof({value}) when 'boolean' then initcap({value} #>> '{{}}') "
+        f"else {alias}.attributes ->> '{column}' end"
+    )
+
+
 def _adds_filter(sending: bool, consent: ConsentRule | None = None) -> str:
+    """The one place deciding which snapshot members a run sends (``s``: snapshot row, ``l``: its ledger row)."""
     # consent: a member whose snapshot row does not grant consent is neither sent nor tracked
     with_consent = f" and {consented('s', consent)}"
     if not sending:  # tracking for subtractive mode: only members the ledger does not know yet
@@ -131,22 +158,38 @@ def iter_pending_adds(
     batch_size: int,
     with_transition: bool = False,
     consent: ConsentRule | None = None,
-) -> Iterator[list[PendingMember]]:
-    """Members of the snapshot the destination lacks (or holds with other values), in key order.
+) -> Iterator[PendingPage]:
+    """Members of the snapshot the destination lacks (or holds with other values), in key order, a page at a time.
 
+    The keyset bound reaches both sides of the join (``l.member_key > :after`` too), so each page reads one key
+    range of the snapshot and of the ledger, whatever the run has written behind it: page time stays flat.
     ``with_transition`` adds the partition at which each member last entered the audience (for event ids).
     """
     fingerprint = _fingerprint_sql(columns)
+    texts = "".join(f", {_text_sql('s', c)}" for c in columns)
     query = sa.text(
-        f"""select s.member_key, s.attributes, {fingerprint} as fp, {_transition("s", "entered", with_transition)}
+        f"""select s.member_key, {fingerprint} as fp, {_transition("s", "entered", with_transition)}{texts}
             from {SCHEMA}.snapshot_members s
-            left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
+            left join {SCHEMA}.sync_ledger l
+              on l.sync = :sync and l.member_key = s.member_key and l.member_key > :after
             where s.audience = :audience and s.partition_start = :start and s.member_key > :after
               and {_adds_filter(sending, consent).format(fp=fingerprint)}
             order by s.member_key limit :limit"""
     )
     params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
-    yield from _pages(engine, query, params, batch_size)
+    after = ""
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(query, {**params, "after": after, "limit": batch_size}).all()
+        if not rows:
+            return
+        keys, fingerprints, transitions, *values = zip(*rows, strict=True)
+        yield PendingPage(
+            list(keys), list(fingerprints), list(transitions), dict(zip(columns, map(list, values), strict=True))
+        )
+        if len(rows) < batch_size:  # the last page: no need to scan the rest of the snapshot again
+            return
+        after = keys[-1]
 
 
 def iter_pending_removes(
@@ -190,6 +233,8 @@ def _pages(
         if not rows:
             return
         yield [PendingMember(*row) for row in rows]
+        if len(rows) < batch_size:  # the last page
+            return
         after = rows[-1][0]
 
 
@@ -202,23 +247,21 @@ def record_held(
     partition_key: str,
     job_id: str | None = None,
 ) -> None:
-    """Upsert acknowledged (``sent``) or merely ``tracked`` members into the ledger.
+    """Upsert acknowledged (``sent``) or merely ``tracked`` members into the ledger, in one statement.
 
-    ``job_id`` marks members acknowledged into a destination's upload job that has not finished yet.
+    ``job_id`` marks members acknowledged into a destination's upload job that has not finished yet. The rows
+    travel as three arrays (keys, fields as JSON text, fingerprints): one round trip, nothing to decode.
     """
     if not entries:
         return
-    rows = [
-        {"member_key": e.member_key, "fields": dict(e.fields), "source_fingerprint": e.source_fingerprint}
-        for e in entries
-    ]
     conn.execute(
         sa.text(
             f"""insert into {SCHEMA}.sync_ledger
                     (sync, member_key, status, fields, source_fingerprint, partition_key, job_id)
-                select :sync, r.member_key, :status, r.fields, r.source_fingerprint, :partition_key, :job_id
-                from jsonb_to_recordset(cast(:rows as jsonb))
-                     as r(member_key text, fields jsonb, source_fingerprint text)
+                select :sync, r.member_key, :status, cast(r.fields as jsonb), r.source_fingerprint, :partition_key,
+                       :job_id
+                from unnest(cast(:keys as text[]), cast(:fields as text[]), cast(:fingerprints as text[]))
+                     as r(member_key, fields, source_fingerprint)
                 on conflict (sync, member_key) do update
                 set status = excluded.status, fields = excluded.fields,
                     source_fingerprint = excluded.source_fingerprint,
@@ -229,7 +272,9 @@ def record_held(
             "status": status,
             "partition_key": partition_key,
             "job_id": job_id,
-            "rows": json.dumps(rows),
+            "keys": [e.member_key for e in entries],
+            "fields": [orjson.dumps(dict(e.fields)).decode() for e in entries],
+            "fingerprints": [e.source_fingerprint for e in entries],
         },
     )
 
@@ -368,3 +413,20 @@ def ledger_fields(conn: sa.Connection, sync: str) -> dict[str, dict[str, str]]:
         {"sync": sync},
     )
     return {key: dict(fields) for key, fields in rows}
+
+
+def relax_commit_durability(conn: sa.Connection) -> None:
+    """Let this transaction's commit return before its WAL reaches disk (``synchronous_commit = off``).
+
+    Acceptable for sync checkpoints ONLY because every batch carries a stable batch id: a database crash can
+    lose the last few such commits (never part of one, never out of order), and the next run then re-sends
+    those batches under the same ids, which the destination recognizes as repeats (the webhook's
+    ``webhook-id``, upload ids, set semantics of a list). A killed sync process loses nothing this way: the
+    server completes a commit it has received. Never use it for writes that no batch id makes idempotent.
+    """
+    conn.execute(sa.text("set local synchronous_commit = off"))
+
+
+def refresh_ledger_statistics(conn: sa.Connection) -> None:
+    """ANALYZE the ledger after a run wrote much of it, so the next run's page queries plan as merge joins."""
+    conn.execute(sa.text(f"analyze {SCHEMA}.sync_ledger"))
