@@ -1,6 +1,11 @@
-"""The code location Dagster loads (see ``workspace.yaml``)."""
+"""The code location (``workspace.yaml``, ``dg dev``, ``dagster definitions validate``): the dg project's defs
+folder, whose ``AudiencePipelinesComponent`` builds every definition from ``audiences.yaml``."""
 
-from audience_pipelines.config import load_config
-from audience_pipelines.defs import build_definitions
+from pathlib import Path
 
-defs = build_definitions(load_config())
+import dagster as dg
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

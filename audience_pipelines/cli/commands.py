@@ -94,22 +94,25 @@ def dev(args: argparse.Namespace) -> int:
             forget_destination_state(conn, sandbox_syncs(load_config()))
         print("Sandbox destinations: " + ", ".join(f"{url}" for url in sandbox.urls().values()))
     print(f"Dagster home: {settings.dagster_home} ({'embedded' if settings.embedded else 'your'} PostgreSQL)")
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-w",
-        str(folder / "workspace.yaml"),
-        *args.dagster_args,
-    ]
     try:
-        return subprocess.call(command, cwd=folder)
+        return subprocess.call(dev_command(folder, args.dagster_args), cwd=folder, env=dev_environment())
     except KeyboardInterrupt:
         return 130
     finally:
         if sandbox:
             sandbox.stop()
+
+
+def dev_command(folder: Path, extra: list[str]) -> list[str]:
+    """``dg dev`` for a dg project (a folder with ``dg.toml``), else ``dagster dev`` on its ``workspace.yaml``."""
+    if (folder / "dg.toml").exists():
+        return [str(Path(sys.executable).with_name("dg")), "dev", *extra]
+    return [sys.executable, "-m", "dagster", "dev", "-w", str(folder / "workspace.yaml"), *extra]
+
+
+def dev_environment() -> dict[str, str]:
+    """The environment for ``dev``: ``dg`` runs the code location in this interpreter's virtual environment."""
+    return {**os.environ, "VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
 
 
 def demo_data(args: argparse.Namespace) -> int:

@@ -10,11 +10,12 @@ import dagster as dg
 import sqlalchemy as sa
 
 from audience_pipelines.cli.commands import project_dir
-from audience_pipelines.config import ProjectConfig, SyncConfig, load_config
+from audience_pipelines.config import Audience, DynamicAudience, ProjectConfig, SyncConfig, load_config
 from audience_pipelines.defs import build_definitions
-from audience_pipelines.defs.backfill import backfill_in_process, console_level
+from audience_pipelines.defs.backfill import backfill_in_process, console_level, snapshot_in_process
+from audience_pipelines.defs.location import location_tags
 from audience_pipelines.defs.partitions import audience_partitions
-from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
+from audience_pipelines.defs.syncs import sync_job_name, sync_partition_key, sync_run_request_parts
 from audience_pipelines.demo.people import show_find_and_forget
 from audience_pipelines.destinations.kit import ProfileFake
 from audience_pipelines.destinations.registry import destination_type
@@ -25,9 +26,28 @@ from audience_pipelines.warehouse.diffs import diff_summaries
 from audience_pipelines.warehouse.ledger import count_identities, forget_destination_state, ledger_fields
 from audience_pipelines.warehouse.sync_runs import get_state, recent_runs
 
+#: Days of partitions the demo builds, ending with the latest complete one (yesterday's).
+RECENT_DAYS = 14
+
+
+def demo_partitions(audience: Audience, since: dt.datetime, until: dt.datetime) -> tuple[str | None, list[str]]:
+    """The partitions of ``audience`` starting at or after ``since`` and complete at ``until``, and the one
+    before them, whose snapshot the first diff compares with (None when they begin with the first partition).
+
+    A static audience has one partition: it is always built, once its range has closed.
+    """
+    partitions = audience_partitions(audience)
+    keys = partitions.get_partition_keys(current_time=until)
+    if not isinstance(audience, DynamicAudience):
+        return None, keys
+    first = next(
+        (i for i, k in enumerate(keys) if partitions.time_window_for_partition_key(k).start >= since), len(keys)
+    )
+    return (keys[first - 1] if first else None), keys[first:]
+
 
 def run(args: argparse.Namespace) -> int:
-    from audience_pipelines.demo.data import DEMO_END_DATE, DemoDataSpec, load_demo_data
+    from audience_pipelines.demo.data import DemoDataSpec, load_demo_data
 
     settings = prepare_environment(project_dir())
     sandbox = start_sandbox()
@@ -36,22 +56,26 @@ def run(args: argparse.Namespace) -> int:
         engine = get_engine(warehouse_url())
         _forget_sandbox_syncs(engine, config)
         data = load_demo_data(engine, DemoDataSpec(users=args.users) if args.users else DemoDataSpec())
+        today = data.spec.end_date
         print(
             f"Demo data {'generated' if data.created else 'already loaded'}: {data.profiles:,} profiles, "
-            f"{data.visitors:,} visitors, {data.events:,} events up to {DEMO_END_DATE}"
+            f"{data.visitors:,} visitors, {data.events:,} events up to {today} (today, UTC)"
         )
         defs = build_definitions(config)
-        until = dt.datetime.combine(DEMO_END_DATE + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-        midway = until - dt.timedelta(days=3)
+        until = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)  # partitions up to yesterday are complete
+        since = until - dt.timedelta(days=RECENT_DAYS)
         label = f"demo-{uuid.uuid4().hex[:8]}"
         with dg.DagsterInstance.get() as instance:
             # Two rounds, each a backfill then a sync of everything, so the second round's syncs show removals.
             done: dict[str, int] = {}
-            for round_end in (midway, until):
+            for round_end in (until - dt.timedelta(days=3), until):
                 for audience in config.audiences:
                     if audience.status == "draft":
                         continue
-                    keys = audience_partitions(audience).get_partition_keys(current_time=round_end)
+                    baseline, keys = demo_partitions(audience, since, round_end)
+                    if baseline and audience.name not in done:
+                        print(f"Snapshot of {audience.name} {baseline}: the baseline of the first diff", flush=True)
+                        snapshot_in_process(defs, audience.name, baseline, instance, label=label)
                     todo = keys[done.get(audience.name, 0) :]
                     done[audience.name] = len(keys)
                     if todo:
@@ -63,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                         )
                 for sync in config.syncs:
                     if sync.is_active:
-                        _run_sync(defs, instance, sync)
+                        _run_sync(defs, instance, config, sync)
         print_audience_summary(engine, [a.name for a in config.audiences])
         print_sync_summary(engine, config, sandbox)
         show_find_and_forget(engine, config)
@@ -83,16 +107,19 @@ def _forget_sandbox_syncs(engine: sa.Engine, config: ProjectConfig) -> None:
         print(f"Sandbox destinations start empty: reset the ledger of {len(syncs)} sync(s) that write to them")
 
 
-def _run_sync(defs: dg.Definitions, instance: dg.DagsterInstance, sync: SyncConfig) -> None:
+def _run_sync(defs: dg.Definitions, instance: dg.DagsterInstance, config: ProjectConfig, sync: SyncConfig) -> None:
     run_config, tags = sync_run_request_parts(sync, "manual")
-    job = defs.resolve_job_def(sync_job_name(sync.destination, sync.type))
+    tags = {**tags, **location_tags()}
+    job = defs.resolve_job_def(sync_job_name(sync))
+    engine = get_engine(warehouse_url())
     result = job.execute_in_process(
         run_config={**run_config.to_config_dict(), **console_level("WARNING")},
         instance=instance,
         tags=tags,
+        partition_key=sync_partition_key(engine, config, sync),
         raise_on_error=False,
     )
-    with get_engine(warehouse_url()).connect() as conn:
+    with engine.connect() as conn:
         last = recent_runs(conn, sync.name, 1)[0]
     c = last.counts
     print(

@@ -12,13 +12,14 @@ from audience_pipelines.config.audiences import DynamicAudience
 from audience_pipelines.config.durations import format_duration
 from audience_pipelines.config.refresh import next_tick
 from audience_pipelines.defs.backfill import console_level
-from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
+from audience_pipelines.defs.location import location_tags
+from audience_pipelines.defs.syncs import sync_job_name, sync_partition_key, sync_run_request_parts
 from audience_pipelines.warehouse.failures import parked_members
 from audience_pipelines.warehouse.sync_runs import MatchFigures, get_state, last_manual_run_started, recent_runs
 
 
 class CooldownError(RuntimeError):
-    """A manual trigger came before the sync's cooldown elapsed."""
+    """A manual trigger was refused: inside the sync's cooldown, paused, or nothing to sync yet."""
 
 
 def next_run_text(config: ProjectConfig, sync: SyncConfig, now: dt.datetime) -> str:
@@ -94,12 +95,21 @@ def check_cooldown(engine: sa.Engine, sync: SyncConfig, now: dt.datetime) -> Non
 def run_manual_sync(
     defs: dg.Definitions, engine: sa.Engine, config: ProjectConfig, name: str, instance: dg.DagsterInstance
 ) -> dg.ExecuteInProcessResult:
-    """Run a sync now through its Dagster job (recorded in the instance), unless it is paused or cooling down."""
+    """Run a sync now through its Dagster job (recorded in the instance), unless it is paused or cooling down.
+
+    The run materializes the destination asset's partition of the audience's newest snapshot, as the UI's
+    Materialize of that partition does."""
     sync = config.sync(name)
     if not sync.is_active:
         raise CooldownError(f"sync '{name}' is paused; set status: active to run it")
     check_cooldown(engine, sync, dt.datetime.now(dt.UTC))
+    partition = sync_partition_key(engine, config, sync)
+    if partition is None:
+        raise CooldownError(f"sync '{name}': audience '{sync.audience}' has no complete partition yet")
     run_config, tags = sync_run_request_parts(sync, "manual")
-    job = defs.resolve_job_def(sync_job_name(sync.destination, sync.type))
+    tags = {**tags, **location_tags()}
+    job = defs.resolve_job_def(sync_job_name(sync))
     quiet = {**run_config.to_config_dict(), **console_level("WARNING")}  # the run's summary follows, not its log
-    return job.execute_in_process(run_config=quiet, instance=instance, tags=tags, raise_on_error=False)
+    return job.execute_in_process(
+        run_config=quiet, instance=instance, tags=tags, partition_key=partition, raise_on_error=False
+    )

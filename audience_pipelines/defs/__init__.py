@@ -19,7 +19,8 @@ def build_definitions(config: ProjectConfig, warehouse: WarehouseResource | None
         build_sync_defs(config),
         build_maintenance_defs(config),
         build_people_defs(),
-        dg.Definitions(resources={"warehouse": warehouse or warehouse_from_env()}),
+        # Every step runs in the run's own process: the work happens in the warehouse and at the destination.
+        dg.Definitions(resources={"warehouse": warehouse or warehouse_from_env()}, executor=dg.in_process_executor),
     )
 
 

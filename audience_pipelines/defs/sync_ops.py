@@ -1,7 +1,9 @@
-"""The ops every sync job is made of: plan, then list sync or event sync, then record.
+"""The ops every destination asset is made of: plan, then list sync or event sync, then record.
 
-They are defined once and shared by every destination's jobs; the loaded configuration reaches them as the
-``project`` resource.
+They are defined once and shared by every sync's graph-backed destination asset; the loaded configuration
+reaches them as the ``project`` resource. A run syncs the partition it was asked for only when that partition
+is the audience's newest snapshot; for any other it records why it did nothing (an observation on the
+destination asset, a ``skipped`` row in run history) and the destination stays where it is.
 """
 
 from dataclasses import replace
@@ -15,8 +17,10 @@ from audience_pipelines.sync.plan import SyncPlan
 from audience_pipelines.sync.preview import preview_sync
 from audience_pipelines.sync.runner import SyncBusyError, SyncFailed, SyncResult
 from audience_pipelines.sync.service import GuardBlocked, begin_run, complete_run, push_run
+from audience_pipelines.warehouse.diffs import PartitionRef
 
 PROJECT_RESOURCE = "project"
+SYNCED_OUTPUT = "synced"
 
 
 def destination_asset_key(sync: SyncConfig) -> dg.AssetKey:
@@ -36,6 +40,7 @@ class SyncRunConfig(dg.Config):
 @dg.op(
     description="Plan from the newest snapshot against the sync's ledger; apply the guards.",
     required_resource_keys={PROJECT_RESOURCE, "warehouse"},
+    ins={"diff": dg.In(dg.Nothing, description="the audience's diff partition this run follows")},
 )
 def plan(context: dg.OpExecutionContext, config: SyncRunConfig) -> SyncPlan:
     project, warehouse = _resources(context)
@@ -43,8 +48,16 @@ def plan(context: dg.OpExecutionContext, config: SyncRunConfig) -> SyncPlan:
         preview = preview_sync(warehouse.engine(), project, config.sync)
         context.log.info("dry run:\n" + "\n".join(preview.summary_lines()))
         return replace(preview.plan, skip_reason=preview.plan.skip_reason or "dry run: nothing was sent")
+    requested = _requested_partition(context)
     try:
-        planned = begin_run(warehouse.engine(), project, config.sync, run_id=context.run.run_id, trigger=config.trigger)
+        planned = begin_run(
+            warehouse.engine(),
+            project,
+            config.sync,
+            run_id=context.run.run_id,
+            trigger=config.trigger,
+            requested=requested,
+        )
     except GuardBlocked as blocked:
         raise dg.Failure(description=str(blocked), allow_retries=False) from None
     if planned.skip_reason:
@@ -55,6 +68,13 @@ def plan(context: dg.OpExecutionContext, config: SyncRunConfig) -> SyncPlan:
             f"{planned.removes} to remove; the destination holds {planned.held}"
         )
     return planned
+
+
+def _requested_partition(context: dg.OpExecutionContext) -> PartitionRef | None:
+    """The partition this run was asked to materialize (None outside a partitioned run)."""
+    if not context.has_partition_key:
+        return None
+    return PartitionRef(context.partition_key, context.partition_time_window.start)
 
 
 def _resources(context: dg.OpExecutionContext) -> tuple[ProjectConfig, WarehouseResource]:
@@ -97,18 +117,15 @@ def event_sync(context: dg.OpExecutionContext, planned: SyncPlan) -> SyncResult 
 @dg.op(
     description="Record the snapshot the destination now reflects and materialize the destination audience.",
     required_resource_keys={PROJECT_RESOURCE, "warehouse"},
-    out={},
+    out={SYNCED_OUTPUT: dg.Out(dg.Nothing, is_required=False, description="the destination audience")},
 )
 def record(context: dg.OpExecutionContext, planned: SyncPlan, result: SyncResult | None):
-    if result is None:
-        return
     project, warehouse = _resources(context)
+    if result is None:
+        yield _skip_observation(context, project, planned)
+        return
     status = complete_run(warehouse.engine(), planned, result, run_id=context.run.run_id)
-    yield dg.AssetMaterialization(
-        asset_key=destination_asset_key(project.sync(planned.sync)),
-        partition=planned.snapshot.partition_key,
-        metadata=materialization_metadata(status, result),
-    )
+    yield dg.Output(None, output_name=SYNCED_OUTPUT, metadata=materialization_metadata(status, result))
     counts = result.counts
     context.log.info(f"{planned.sync}: {status}: {counts.accepted} accepted, {counts.rejected} rejected")
 
@@ -128,6 +145,25 @@ def match_metadata(result: SyncResult) -> dict[str, float]:
         **{f"match/{name}": value for name, value in sorted(report.figures.items())},
     }
     return {key: value for key, value in values.items() if value is not None}
+
+
+def _skip_observation(context: dg.OpExecutionContext, project: ProjectConfig, planned: SyncPlan) -> dg.AssetObservation:
+    """What a run that moved nothing says on the destination asset's page (its partition stays as it was)."""
+    reason = planned.skip_reason or "another run of this sync holds its lock"
+    requested = _requested_partition(context)
+    not_newest = (
+        requested is not None and planned.snapshot is not None and requested.key != planned.snapshot.partition_key
+    )
+    log = context.log.warning if not_newest else context.log.info
+    log(f"{planned.sync}: nothing was sent and the destination asset is not materialized: {reason}")
+    metadata: dict[str, object] = {"status": "skipped", "reason": reason}
+    if planned.snapshot is not None:
+        metadata["newest_snapshot"] = planned.snapshot.partition_key
+    return dg.AssetObservation(
+        asset_key=destination_asset_key(project.sync(planned.sync)),
+        partition=requested.key if requested else None,
+        metadata=metadata,
+    )
 
 
 def materialization_metadata(status: str, result: SyncResult) -> dict[str, object]:

@@ -1,5 +1,5 @@
 """Reproducible demo warehouse data (schema ``demo``) generated entirely in PostgreSQL."""
 
-from audience_pipelines.demo.data import DEMO_END_DATE, DemoDataSpec, DemoDataSummary, load_demo_data
+from audience_pipelines.demo.data import DemoDataSpec, DemoDataSummary, load_demo_data, today_utc
 
-__all__ = ["DEMO_END_DATE", "DemoDataSpec", "DemoDataSummary", "load_demo_data"]
+__all__ = ["DemoDataSpec", "DemoDataSummary", "load_demo_data", "today_utc"]

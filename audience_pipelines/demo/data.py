@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 from audience_pipelines.demo import sql
 
-DEMO_END_DATE = dt.date(2026, 11, 20)
-"""Last day of demo activity; fixed so the demo data is reproducible forever."""
+
+def today_utc() -> dt.date:
+    """The day demo data is anchored to by default: today in UTC."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 @dataclass(frozen=True)
 class DemoDataSpec:
-    """What to generate: ``users`` profiles, activity over ``days`` days ending at ``end_date`` (inclusive)."""
+    """What to generate: ``users`` profiles, activity over ``days`` days ending at ``end_date`` (inclusive).
+
+    ``end_date`` defaults to the day the data is generated (UTC): the demo's partitions up to yesterday are
+    complete and today's, which the daily schedules materialize at midnight, has its data too. A given
+    ``end_date`` and ``seed`` always give identical tables.
+    """
 
     users: int = 20_000
     seed: int = 7
-    end_date: dt.date = DEMO_END_DATE
+    end_date: dt.date = field(default_factory=lambda: today_utc())
     days: int = 90
 
     def __post_init__(self) -> None:

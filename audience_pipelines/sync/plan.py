@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from audience_pipelines.config import ProjectConfig, SyncConfig
 from audience_pipelines.warehouse.consent import count_without_consent
+from audience_pipelines.warehouse.diffs import PartitionRef
 from audience_pipelines.warehouse.ledger import SnapshotRef, count_pending, newest_snapshot
 from audience_pipelines.warehouse.sync_runs import RunCounts, get_state
 
@@ -38,14 +39,22 @@ class SyncPlan:
         return RunCounts(planned_adds=self.adds, planned_removes=self.removes, skipped_consent=self.without_consent)
 
 
-def plan_sync(engine: sa.Engine, config: ProjectConfig, sync_name: str) -> SyncPlan:
-    """Plan from the audience's newest snapshot against the sync's ledger (never an older snapshot)."""
+def plan_sync(
+    engine: sa.Engine, config: ProjectConfig, sync_name: str, requested: PartitionRef | None = None
+) -> SyncPlan:
+    """Plan from the audience's newest snapshot against the sync's ledger (never an older snapshot).
+
+    ``requested`` is the partition a run was asked for (a Dagster materialization of the destination
+    asset): only the newest snapshot's partition can be synced; any other is skipped with the reason.
+    """
     sync = config.sync(sync_name)
     base = {"sync": sync.name, "destination": sync.destination, "audience": sync.audience}
     with engine.connect() as conn:
         snapshot = newest_snapshot(conn, sync.audience)
         if snapshot is None:
             return SyncPlan(**base, snapshot=None, skip_reason=f"audience '{sync.audience}' has no snapshot yet")
+        if requested is not None and requested.key != snapshot.partition_key:
+            return SyncPlan(**base, snapshot=snapshot, skip_reason=_not_newest(requested, snapshot))
         state = get_state(conn, sync.name)
         if state.unlinked:
             return SyncPlan(
@@ -109,3 +118,16 @@ def _guarded(plan: SyncPlan, sync: SyncConfig, tracked_adds: int) -> SyncPlan:
         )
         return SyncPlan(**{**plan.__dict__, "blocked_reason": reason})
     return plan
+
+
+def _not_newest(requested: PartitionRef, newest: SnapshotRef) -> str:
+    """Why a run asked for a partition other than the newest snapshot's does nothing."""
+    if requested.start < newest.partition_start:
+        return (
+            f"partition {requested.key} is older than the newest snapshot {newest.partition_key}; a destination "
+            f"never moves backwards (materialize {newest.partition_key} to sync the newest membership)"
+        )
+    return (
+        f"partition {requested.key} has no snapshot yet (the newest is {newest.partition_key}); "
+        f"materialize the audience's {requested.key} partition first"
+    )

@@ -17,6 +17,7 @@ from audience_pipelines.privacy import describe_error
 from audience_pipelines.sync.match_rates import read_match
 from audience_pipelines.sync.plan import SyncPlan, plan_sync
 from audience_pipelines.sync.runner import SyncFailed, SyncResult, SyncRunner
+from audience_pipelines.warehouse.diffs import PartitionRef
 from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
 from audience_pipelines.warehouse.sync_runs import (
     RunCounts,
@@ -57,8 +58,18 @@ def reconcile_abandoned_runs(engine: sa.Engine, sync: str, run_id: str) -> None:
         pass  # a run is in progress: its row is not abandoned
 
 
-def begin_run(engine: sa.Engine, config: ProjectConfig, sync_name: str, *, run_id: str, trigger: str) -> SyncPlan:
-    """Record the run, plan it, and record a skip or a guard refusal (raising :class:`GuardBlocked`)."""
+def begin_run(
+    engine: sa.Engine,
+    config: ProjectConfig,
+    sync_name: str,
+    *,
+    run_id: str,
+    trigger: str,
+    requested: PartitionRef | None = None,
+) -> SyncPlan:
+    """Record the run, plan it, and record a skip or a guard refusal (raising :class:`GuardBlocked`).
+
+    ``requested``: the partition the run was asked for; a run for any but the newest snapshot is skipped."""
     sync = config.sync(sync_name)
     with engine.begin() as conn:
         start_run(
@@ -71,11 +82,11 @@ def begin_run(engine: sa.Engine, config: ProjectConfig, sync_name: str, *, run_i
         )
     reconcile_abandoned_runs(engine, sync.name, run_id)
     try:
-        plan = plan_sync(engine, config, sync_name)
+        plan = plan_sync(engine, config, sync_name, requested)
     except Exception as error:
         _finish(engine, run_id, "failed", RunCounts(), None, f"planning failed: {describe_error(error)}")
         raise
-    partition = plan.snapshot.partition_key if plan.snapshot else None
+    partition = requested.key if requested else plan.snapshot.partition_key if plan.snapshot else None
     counts = plan.initial_counts()
     if plan.skip_reason:
         with engine.begin() as conn:

@@ -2,6 +2,7 @@
 
 from audience_pipelines.cli import commands, main
 from audience_pipelines.cli.syncs import print_runs
+from audience_pipelines_tests.conftest import PROJECT_DIR
 
 
 def test_dev_hands_options_it_does_not_know_to_dagster_dev(monkeypatch):
@@ -28,3 +29,10 @@ def test_runs_hides_the_sensors_skips_unless_asked(world, capsys):
     assert "historical partition" not in capsys.readouterr().out
     print_runs(world.engine, world.config(), "to_hook", 10, include_skips=True)
     assert "historical partition" in capsys.readouterr().out
+
+
+def test_dev_runs_dg_dev_in_a_dg_project_and_dagster_dev_elsewhere(tmp_path):
+    command = commands.dev_command(PROJECT_DIR, ["--port", "3100"])
+    assert command[0].endswith("/dg") and command[1:] == ["dev", "--port", "3100"]
+    plain = commands.dev_command(tmp_path, ["--port", "3100"])
+    assert plain[1:] == ["-m", "dagster", "dev", "-w", str(tmp_path / "workspace.yaml"), "--port", "3100"]

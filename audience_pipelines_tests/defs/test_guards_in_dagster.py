@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from audience_pipelines.defs import build_definitions
 from audience_pipelines.defs.resources import WarehouseResource
 from audience_pipelines.defs.sync_ops import destination_asset_key
-from audience_pipelines.defs.syncs import sync_job_name, sync_run_request_parts
-from audience_pipelines.warehouse import SCHEMA
+from audience_pipelines.defs.syncs import sync_job_name, sync_partition_key, sync_run_request_parts
+from audience_pipelines.warehouse import SCHEMA, get_engine
 from audience_pipelines_tests.sync_world import project_config
 
 LIST = "shoppers-list"
@@ -18,9 +18,14 @@ LIST = "shoppers-list"
 def run_sync_job(warehouse_url: str, instance: dg.DagsterInstance, **sync_overrides) -> dg.ExecuteInProcessResult:
     config = project_config(**sync_overrides)
     defs = build_definitions(config, WarehouseResource(url=warehouse_url))
-    run_config, tags = sync_run_request_parts(config.sync("to_hook"), "manual")
-    return defs.resolve_job_def(sync_job_name("hook", "list")).execute_in_process(
-        run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+    sync = config.sync("to_hook")
+    run_config, tags = sync_run_request_parts(sync, "manual")
+    return defs.resolve_job_def(sync_job_name(sync)).execute_in_process(
+        run_config=run_config,
+        instance=instance,
+        tags=tags,
+        partition_key=sync_partition_key(get_engine(warehouse_url), config, sync),
+        raise_on_error=False,
     )
 
 

@@ -9,7 +9,12 @@ import sqlalchemy as sa
 
 from audience_pipelines.defs import build_definitions
 from audience_pipelines.defs.resources import WarehouseResource
-from audience_pipelines.defs.syncs import destination_asset_key, sync_job_name, sync_run_request_parts
+from audience_pipelines.defs.syncs import (
+    destination_asset_key,
+    sync_job_name,
+    sync_partition_key,
+    sync_run_request_parts,
+)
 from audience_pipelines.destinations.meta import META_CUSTOM_AUDIENCES
 from audience_pipelines.warehouse.ledger import ledger_members
 from audience_pipelines.warehouse.sync_runs import MatchFigures, recent_runs
@@ -28,11 +33,14 @@ def test_match_rates_are_numeric_metadata_of_each_destination_partition(
     with contract_world(META_CUSTOM_AUDIENCES, case, clean_warehouse, monkeypatch) as world:
         sync = world.config.sync(SYNC)
         defs = build_definitions(world.config, WarehouseResource(url=warehouse_url))
-        job = defs.resolve_job_def(sync_job_name(sync.destination, sync.type))
+        job = defs.resolve_job_def(sync_job_name(sync))
         for day, members in DAYS:
             world.members_on(day, members)
             run_config, tags = sync_run_request_parts(sync, "manual")
-            assert job.execute_in_process(run_config=run_config, instance=dagster_instance, tags=tags).success
+            partition = sync_partition_key(clean_warehouse, world.config, sync)
+            assert job.execute_in_process(
+                run_config=run_config, instance=dagster_instance, tags=tags, partition_key=partition
+            ).success
         records = dagster_instance.fetch_materializations(
             dg.AssetRecordsFilter(asset_key=destination_asset_key(sync)), limit=10
         ).records

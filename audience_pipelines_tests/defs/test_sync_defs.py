@@ -31,7 +31,10 @@ def definitions(warehouse_url: str, **sync_overrides) -> dg.Definitions:
 def tick(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse_url: str, cursor: str | None = None):
     sensor = defs.resolve_sensor_def("hook_sensor")
     context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource(url=warehouse_url)}
+        instance=instance,
+        cursor=cursor,
+        resources={"warehouse": WarehouseResource(url=warehouse_url)},
+        repository_def=defs.get_repository_def(),
     )
     return sensor.evaluate_tick(context)
 
@@ -52,7 +55,10 @@ def test_three_diff_partitions_between_two_ticks_are_all_accounted_for(churn, wa
     result = tick(defs, dagster_instance, warehouse_url)
     assert [r.tags["audience_pipelines/diff_partition"] for r in result.run_requests] == ["2026-05-03"]
     request = result.run_requests[0]
-    assert request.run_key.startswith("to_hook:") and request.job_name == sync_job_name("hook", "list")
+    assert request.run_key.startswith("to_hook:") and request.job_name == sync_job_name(
+        project_config().sync("to_hook")
+    )
+    assert request.partition_key == "2026-05-03"
     skipped = sync_runs(churn.engine)
     assert [(p, s) for p, s, _ in skipped] == [("2026-05-01", "skipped"), ("2026-05-02", "skipped")]
     assert all("historical partition" in reason for _, _, reason in skipped)
@@ -65,7 +71,9 @@ def test_sensor_run_syncs_and_materializes_the_destination_asset(churn, warehous
     backfill_in_process(defs, "shoppers", DAYS, dagster_instance)
     request = tick(defs, dagster_instance, warehouse_url).run_requests[0]
     job = defs.resolve_job_def(request.job_name)
-    run = job.execute_in_process(run_config=request.run_config, instance=dagster_instance, tags=request.tags)
+    run = job.execute_in_process(
+        run_config=request.run_config, instance=dagster_instance, tags=request.tags, partition_key=request.partition_key
+    )
     assert run.success
     assert churn.receiver.member_keys("shoppers-list") == {"u3", "u4", "u5"}
     record = dagster_instance.fetch_materializations(
@@ -97,7 +105,7 @@ def test_a_historical_backfill_after_a_sync_does_not_sync(churn, warehouse_url, 
     first = tick(defs, dagster_instance, warehouse_url)
     request = first.run_requests[0]
     defs.resolve_job_def(request.job_name).execute_in_process(
-        run_config=request.run_config, instance=dagster_instance, tags=request.tags
+        run_config=request.run_config, instance=dagster_instance, tags=request.tags, partition_key=request.partition_key
     )
     backfill_in_process(defs, "shoppers", DAYS[1:2], dagster_instance, label="history")
     second = tick(defs, dagster_instance, warehouse_url, cursor=first.cursor)
@@ -150,7 +158,9 @@ def test_a_manual_sync_gets_neither_a_sensor_nor_a_schedule_but_keeps_its_job(ch
     sync_schedules = [s for s in defs.schedules or [] if s.name.endswith("_sync_schedule")]
     assert sync_schedules == [] and not list(defs.sensors or []), "nothing launches a manual sync"
     backfill_in_process(defs, "shoppers", DAYS, dagster_instance)
-    run_config, tags = sync_run_request_parts(project_config(schedule="manual").sync("to_hook"), "manual")
-    job = defs.resolve_job_def(sync_job_name("hook", "list"))
-    assert job.execute_in_process(run_config=run_config, instance=dagster_instance, tags=tags).success
+    sync = project_config(schedule="manual").sync("to_hook")
+    run_config, tags = sync_run_request_parts(sync, "manual")
+    job = defs.resolve_job_def(sync_job_name(sync))
+    run = job.execute_in_process(run_config=run_config, instance=dagster_instance, tags=tags, partition_key=DAYS[-1])
+    assert run.success
     assert churn.receiver.member_keys("shoppers-list") == {"u3", "u4", "u5"}, "triggering it by hand syncs it"

@@ -8,10 +8,11 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from audience_pipelines.demo import DEMO_END_DATE, DemoDataSpec, load_demo_data
+from audience_pipelines.demo import DemoDataSpec, data, load_demo_data
 from audience_pipelines_tests.demo.helpers import checksums, scalar
 
-SPEC = DemoDataSpec(users=3_000)
+DAY = dt.date(2026, 11, 20)  # tests inject the day the data is anchored to
+SPEC = DemoDataSpec(users=3_000, end_date=DAY)
 
 EXPECTED_COLUMNS = {
     "profiles": [
@@ -76,11 +77,16 @@ def loaded(new_database: Callable[[], sa.Engine]) -> sa.Engine:
 
 
 def test_spec_defaults_and_window() -> None:
-    spec = DemoDataSpec()
-    assert (spec.users, spec.seed, spec.end_date, spec.days) == (20_000, 7, DEMO_END_DATE, 90)
-    assert dt.date(2026, 11, 20) == DEMO_END_DATE
+    spec = DemoDataSpec(end_date=DAY)
+    assert (spec.users, spec.seed, spec.end_date, spec.days) == (20_000, 7, DAY, 90)
     assert spec.window_end == dt.datetime(2026, 11, 21, tzinfo=dt.UTC)
     assert spec.window_start == dt.datetime(2026, 8, 23, tzinfo=dt.UTC)
+
+
+def test_the_data_is_anchored_to_the_day_it_is_generated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(data, "today_utc", lambda: dt.date(2027, 2, 3))
+    assert DemoDataSpec().end_date == dt.date(2027, 2, 3)
+    assert DemoDataSpec().window_end == dt.datetime(2027, 2, 4, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("kwargs", [{"users": 0}, {"days": 0}, {"seed": 2**63}])
@@ -180,12 +186,12 @@ def test_different_spec_rebuilds(new_database: Callable[[], sa.Engine]) -> None:
     load_demo_data(engine, SPEC)
     original = checksums(engine)
 
-    reseeded = load_demo_data(engine, DemoDataSpec(users=SPEC.users, seed=SPEC.seed + 1))
+    reseeded = load_demo_data(engine, DemoDataSpec(users=SPEC.users, seed=SPEC.seed + 1, end_date=DAY))
     assert reseeded.created
     assert scalar(engine, "SELECT seed FROM demo.generation") == SPEC.seed + 1
     assert all(a != b for a, b in zip(checksums(engine).values(), original.values(), strict=True))
 
-    resized = load_demo_data(engine, DemoDataSpec(users=1_000))
+    resized = load_demo_data(engine, DemoDataSpec(users=1_000, end_date=DAY))
     assert resized.created
     assert scalar(engine, "SELECT count(*) FROM demo.profiles") == 1_000
     assert scalar(engine, "SELECT users FROM demo.generation") == 1_000

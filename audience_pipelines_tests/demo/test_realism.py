@@ -19,7 +19,7 @@ from audience_pipelines.demo.audiences import (
 )
 from audience_pipelines_tests.demo.helpers import scalar
 
-SPEC = DemoDataSpec(users=5_000)
+SPEC = DemoDataSpec(users=5_000, end_date=dt.date(2026, 11, 20))  # the day is injected, not today
 WINDOW_END = SPEC.window_end
 OCTOBER = (dt.datetime(2026, 10, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
 

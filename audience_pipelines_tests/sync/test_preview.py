@@ -62,10 +62,11 @@ def test_preview_of_an_up_to_date_sync_says_so(world):
 def test_a_dry_run_of_the_dagster_job_logs_the_requests_and_sends_nothing(world, warehouse_url, dagster_instance):
     world.members_on(1, [1, 2, 3])
     defs = build_definitions(project_config(), WarehouseResource(url=warehouse_url))
-    job = defs.resolve_job_def(sync_job_name("hook", "list"))
+    job = defs.resolve_job_def(sync_job_name(project_config().sync("to_hook")))
     result = job.execute_in_process(
-        run_config={"ops": {"plan": {"config": {"sync": "to_hook", "trigger": "manual", "dry_run": True}}}},
+        run_config={"ops": {"to_hook_sync": {"config": {"dry_run": True}}}},
         instance=dagster_instance,
+        partition_key="2026-05-01",
     )
     assert result.success
     assert world.receiver.deliveries == 0 and history(world.engine) == 0

@@ -102,8 +102,8 @@ def test_a_failed_dagster_run_keeps_identifiers_out_of_its_event_log(world, ware
     config = project_config()
     defs = build_definitions(config, WarehouseResource(url=warehouse_url))
     run_config, tags = sync_run_request_parts(config.sync("to_hook"), "manual")
-    result = defs.resolve_job_def(sync_job_name("hook", "list")).execute_in_process(
-        run_config=run_config, instance=dagster_instance, tags=tags, raise_on_error=False
+    result = defs.resolve_job_def(sync_job_name(config.sync("to_hook"))).execute_in_process(
+        run_config=run_config, instance=dagster_instance, tags=tags, partition_key="2026-05-01", raise_on_error=False
     )
     assert not result.success
     texts = []
