@@ -1,24 +1,30 @@
 """Identity throughput: prepare_identifiers for Meta (email + phone) next to a plain hashlib.sha256 loop.
 
     python benchmarks/identity_throughput.py --rows 1000000
+    python benchmarks/identity_throughput.py --rows 10000000
 
 Inputs are synthetic raw identifiers in mixed formats from a fixed seed: emails in mixed case with stray
 whitespace, some malformed, blank or missing; phones written in a dozen national and international formats
 for US, CA, GB, DE and FR rows (with a country column, as the sync engine passes), some too short or missing.
 "pipeline" is prepare_identifiers (trim, lowercase, validate, parse phones, drop invalid values, SHA-256), in
-pages of ``--chunk`` rows as the sync engine calls it. "baseline" hashes the same raw strings with
-``hashlib.sha256`` in a Python loop, with no normalization at all. Timings run without tracing; peak memory is
-measured in a second, traced pass (tracemalloc: the most memory allocated at once above the input frame).
+pages of ``--page`` rows as the sync engine calls it. "baseline" hashes the same raw strings with
+``hashlib.sha256`` in a Python loop, with no normalization at all.
+
+The input is streamed: blocks of ``--block`` rows are generated one at a time (generation is not timed), and
+each block is run through the pipeline and then through the baseline, so both see the same load at the same
+time and memory stays flat at any ``--rows``. Timings run without tracing; peak memory is measured on the
+first block in a separate, traced pass (tracemalloc: the most memory allocated at once above the input).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +33,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audience_pipelines.identity import FieldSpec, IdentifierType, prepare_identifiers
-from benchmarks._support import result_line
+from benchmarks._support import peak_rss_mb, result_line
 
 FIELDS = {"EMAIL": FieldSpec("email", IdentifierType.EMAIL), "PHONE": FieldSpec("phone", IdentifierType.PHONE)}
 COUNTRIES = np.array(["US", "US", "US", "US", "US", "US", "CA", "GB", "DE", "FR"])
@@ -40,9 +46,9 @@ PHONE_SHAPES = {
 }
 
 
-def synthetic(rows: int, seed: int = 20260901) -> pd.DataFrame:
-    """``rows`` members with raw email, phone and country columns (deterministic for a seed)."""
-    rng = np.random.default_rng(seed)
+def synthetic(rows: int, seed: int = 20260901, block: int = 0) -> pd.DataFrame:
+    """``rows`` members with raw email, phone and country columns (deterministic for a seed and block number)."""
+    rng = np.random.default_rng([seed, block])
     ids = rng.integers(10**6, 10**9, rows)
     countries = COUNTRIES[rng.integers(0, len(COUNTRIES), rows)]
     email_kind = rng.random(rows)
@@ -77,11 +83,17 @@ def synthetic(rows: int, seed: int = 20260901) -> pd.DataFrame:
     return pd.DataFrame({"email": emails, "phone": phones, "country": countries}, dtype=object)
 
 
-def run_pipeline(frame: pd.DataFrame, chunk: int) -> int:
+def blocks(rows: int, block_rows: int) -> Iterator[pd.DataFrame]:
+    """The input, ``block_rows`` at a time."""
+    for number, start in enumerate(range(0, rows, block_rows)):
+        yield synthetic(min(block_rows, rows - start), block=number)
+
+
+def run_pipeline(frame: pd.DataFrame, page: int) -> int:
     """prepare_identifiers page by page (each page's result dropped once counted, as the sync engine sends it
     and moves on); returns the number of identifiers kept."""
     kept = 0
-    step = chunk or len(frame)
+    step = page or len(frame)
     for start in range(0, len(frame), step):
         page = frame.iloc[start : start + step]
         prepared = prepare_identifiers(page, FIELDS, "meta", country_column="country")
@@ -100,43 +112,51 @@ def run_baseline(frame: pd.DataFrame) -> int:
     return hashed
 
 
-def measure(work: Callable[[], int]) -> tuple[float, int, float]:
-    """(seconds untraced, work's result, peak traced MiB in a second run)."""
-    started = time.perf_counter()
-    result = work()
-    seconds = time.perf_counter() - started
+def traced_peak_mib(work: Callable[[], int]) -> float:
+    """The most memory ``work`` allocated at once (tracemalloc), in MiB."""
     tracemalloc.start()
     work()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return seconds, result, peak / 2**20
+    return peak / 2**20
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument(
-        "--chunk", type=int, default=10_000, help="rows per call (the sync engine's page); 0 = one call"
-    )
+    parser.add_argument("--page", type=int, default=10_000, help="rows per prepare_identifiers call (the sync page)")
+    parser.add_argument("--block", type=int, default=100_000, help="rows generated and timed at a time")
     args = parser.parse_args()
 
-    started = time.perf_counter()
-    frame = synthetic(args.rows)
-    generated = time.perf_counter() - started
-    identifiers = int(frame[["email", "phone"]].notna().to_numpy().sum())
-
-    pipeline_s, kept, pipeline_mib = measure(lambda: run_pipeline(frame, args.chunk))
-    baseline_s, hashed, baseline_mib = measure(lambda: run_baseline(frame))
+    totals = {"generate": 0.0, "pipeline": 0.0, "baseline": 0.0}
+    identifiers = kept = hashed = 0
+    peaks: tuple[float, float] | None = None
+    for frame in blocks(args.rows, args.block):
+        if peaks is None:  # warm up caches on the first block, untimed, and measure memory there
+            peaks = (
+                traced_peak_mib(lambda frame=frame: run_pipeline(frame, args.page)),
+                traced_peak_mib(lambda frame=frame: run_baseline(frame)),
+            )
+        identifiers += int(frame[["email", "phone"]].notna().to_numpy().sum())
+        started = time.perf_counter()
+        kept += run_pipeline(frame, args.page)
+        middle = time.perf_counter()
+        hashed += run_baseline(frame)
+        totals["pipeline"] += middle - started
+        totals["baseline"] += time.perf_counter() - middle
+    pipeline_s, baseline_s = totals["pipeline"], totals["baseline"]
+    assert peaks is not None
 
     rows = [
         ["run", "seconds", "identifiers/s", "peak MiB"],
-        ["prepare_identifiers (meta)", f"{pipeline_s:.2f}", f"{identifiers / pipeline_s:,.0f}", f"{pipeline_mib:.0f}"],
-        ["hashlib.sha256 loop (raw)", f"{baseline_s:.2f}", f"{hashed / baseline_s:,.0f}", f"{baseline_mib:.0f}"],
+        ["prepare_identifiers (meta)", f"{pipeline_s:.2f}", f"{identifiers / pipeline_s:,.0f}", f"{peaks[0]:.0f}"],
+        ["hashlib.sha256 loop (raw)", f"{baseline_s:.2f}", f"{hashed / baseline_s:,.0f}", f"{peaks[1]:.0f}"],
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print(
         f"{args.rows:,} rows, {identifiers:,} raw identifiers (email + phone), {kept:,} kept after validation; "
-        f"pages of {args.chunk or args.rows:,} rows; input generated in {generated:.1f}s"
+        f"pages of {args.page:,} rows, generated and timed in blocks of {args.block:,}; "
+        f"process peak RSS {peak_rss_mb():.0f} MiB; load average {os.getloadavg()[0]:.2f}"
     )
     for number, row in enumerate(rows):
         print(
@@ -145,7 +165,8 @@ def main() -> None:
         if number == 0:
             print("  ".join("-" * w for w in widths))
     print(f"slowdown vs the bare hashlib loop: {pipeline_s / baseline_s:.1f}x")
-    print(result_line("identity_meta_email_phone", identifiers / pipeline_s, "identifiers/s", hashed / baseline_s))
+    metric = f"identity_meta_email_phone_{args.rows}"
+    print(result_line(metric, identifiers / pipeline_s, "identifiers/s", hashed / baseline_s))
 
 
 if __name__ == "__main__":

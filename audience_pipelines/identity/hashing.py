@@ -38,12 +38,28 @@ def sha256_hex(values: pd.Series) -> pd.Series:
 
     Missing values stay missing (None). A blank string or a junk digest raises :class:`EmptyIdentifierError`.
     """
-    text = as_text(values)
-    present = text.notna().to_numpy()
-    out = pd.Series(np.full(len(text), None, dtype=object), index=values.index)
+    text = as_text(values).to_numpy()
+    present = pd.notna(text)
+    out = np.full(len(text), None, dtype=object)
     if present.any():
-        out[present] = [_digest(value) for value in text.to_numpy()[present]]
-    return out
+        # The plain case inline (no call per value); anything 64 long, empty or blank goes through _digest.
+        out[present] = [
+            sha256(value.encode()).hexdigest() if len(value) != 64 and value and not value.isspace() else _digest(value)
+            for value in text[present]
+        ]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+_PREHASHED = re.compile(r"\s*[0-9a-fA-F]{64}\s*")
+
+
+def looks_prehashed(values: np.ndarray) -> np.ndarray:
+    """Per value (text or None): 64 hex characters, maybe with surrounding whitespace."""
+    return np.fromiter(
+        (value is not None and len(value) >= 64 and _PREHASHED.fullmatch(value) is not None for value in values),
+        dtype=bool,
+        count=len(values),
+    )
 
 
 def _digest(value: str) -> str:

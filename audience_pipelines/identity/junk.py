@@ -38,23 +38,23 @@ PLACEHOLDER_DIGESTS = frozenset(
 )
 _DEGENERATE = frozenset(char * 64 for char in "0123456789abcdef")
 
-# Every exact string that is junk, with its reason: one hash lookup per value (``Series.isin``) finds them.
-_JUNK: dict[str, str] = {
+#: Every exact string that is junk, with its reason: one hash lookup per value (``Series.isin``) finds them.
+JUNK: dict[str, str] = {
     **{digest: DEGENERATE_HASH for digest in _DEGENERATE},
     **{digest: HASHED_PLACEHOLDER for digest in PLACEHOLDER_DIGESTS},
     **{digest: HASHED_EMPTY for digest in EMPTY_DIGESTS},
 }
-_JUNK.update({digest.upper(): reason for digest, reason in _JUNK.items()})
-_JUNK.update({spelling: PLACEHOLDER for word in PLACEHOLDERS for spelling in _case_variants(word)})
+JUNK.update({digest.upper(): reason for digest, reason in JUNK.items()})
+JUNK.update({spelling: PLACEHOLDER for word in PLACEHOLDERS for spelling in _case_variants(word)})
 
 
 def junk_reasons(values: pd.Series) -> np.ndarray:
     """Per value (trimmed text or None): the junk reason code, or None for a real value. Placeholders match
     in any case; digests in lower or upper case (``digest_reason`` takes any case)."""
     reasons = np.full(len(values), None, dtype=object)
-    hit = values.isin(_JUNK.keys()).to_numpy()
+    hit = values.isin(JUNK.keys()).to_numpy()
     if hit.any():
-        reasons[hit] = [_JUNK[value] for value in values.to_numpy()[hit]]
+        reasons[hit] = [JUNK[value] for value in values.to_numpy()[hit]]
     return reasons
 
 

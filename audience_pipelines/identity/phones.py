@@ -1,5 +1,6 @@
-"""Phone numbers: a vectorized fast path for plain North American numbers, ``phonenumbers`` for the rest
-(once per distinct value and region), formatted as E.164 or as digits with the country code."""
+"""Phone numbers: a vectorized fast path for plain North American numbers, ``e164`` for the rest (once per
+distinct value and region), formatted as E.164 or as digits with the country code. ``e164`` reads plain text
+with ``phone_reading`` and anything else with ``phonenumbers`` (``e164_reference``: the rules themselves)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from functools import cache
 import pandas as pd
 import phonenumbers
 
+from audience_pipelines.identity.phone_reading import NANP_NUMBER, OutOfScope, plain_e164
 from audience_pipelines.identity.text import Context, Normalized, nones, objects, text
 from audience_pipelines.identity.types import INVALID_PHONE
 
-_NANP_REGIONS = frozenset({"US", "CA"})
-_NANP_NUMBER = r"[2-9]\d\d[2-9]\d{6}"
+NANP_REGIONS = frozenset({"US", "CA"})
 
 
 def phone_in_context(values: pd.Series, context: Context) -> Normalized:
@@ -42,6 +43,7 @@ def phone_in_context(values: pd.Series, context: Context) -> Normalized:
 # A plain North American number: optional "+" and "1", area code, exchange, line; spaces, dots, dashes and
 # parentheses between the groups only.
 _NANP_SHAPE = r"^(\+)?(?:(1)[\s.\-]*)?\(?([2-9]\d\d)\)?[\s.\-]*([2-9]\d\d)[\s.\-]*(\d{4})$"
+NANP_SHAPE = re.compile(_NANP_SHAPE)
 
 
 def nanp_fast_path(values: pd.Series, regions: pd.Series) -> pd.Series:
@@ -54,7 +56,7 @@ def nanp_fast_path(values: pd.Series, regions: pd.Series) -> pd.Series:
     """
     parts = values.str.extract(_NANP_SHAPE)
     plus, one = parts[0].notna(), parts[1].notna()
-    in_nanp = regions.isin(_NANP_REGIONS)
+    in_nanp = regions.isin(NANP_REGIONS)
     ok = parts[2].notna() & ((plus & one) | (~plus & in_nanp))
     return ("+1" + parts[2] + parts[3] + parts[4]).where(ok, None)
 
@@ -129,12 +131,23 @@ def read_number(value: str, region: str) -> phonenumbers.PhoneNumber | None:
 
 def e164(value: str, region: str) -> str | None:
     """``value`` (trimmed text) in E.164, dialled from ``region``; None unless it is a possible full number
-    (and, in North America, has an area code and exchange starting with 2-9)."""
+    (and, in North America, has an area code and exchange starting with 2-9).
+
+    Plain text (digits and punctuation) is read by ``phone_reading.plain_e164``, which gives the same as
+    ``e164_reference`` several times faster; anything else by the reference itself."""
+    try:
+        return plain_e164(value, region)
+    except OutOfScope:
+        return e164_reference(value, region)
+
+
+def e164_reference(value: str, region: str) -> str | None:
+    """``e164`` with every reading done by ``phonenumbers`` itself: the rules, and the oracle of the fast reading."""
     number = read_number(value, region)
     if number is None:
         return None
     if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
         return None
-    if number.country_code == 1 and not re.fullmatch(_NANP_NUMBER, str(number.national_number)):
+    if number.country_code == 1 and not NANP_NUMBER.fullmatch(str(number.national_number)):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

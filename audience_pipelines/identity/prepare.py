@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from audience_pipelines.identity.hashing import EmptyIdentifierError, sha256_hex
+from audience_pipelines.identity.fast_lane import rest_context
+from audience_pipelines.identity.hashing import EmptyIdentifierError, looks_prehashed, sha256_hex
 from audience_pipelines.identity.junk import digest_reason
-from audience_pipelines.identity.normalize import NORMALIZERS, row_countries
+from audience_pipelines.identity.normalize import FAST_LANES, FULL_NORMALIZERS, NORMALIZERS, row_countries
 from audience_pipelines.identity.rules import PlatformRules, get_platform
 from audience_pipelines.identity.text import Context, Normalized, as_text
 from audience_pipelines.identity.types import MISSING, IdentifierType
@@ -91,13 +93,40 @@ def prepare_column(
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(normalized, sent, reasons)`` for one column: ``sent`` is the SHA-256 of ``normalized`` where the platform
     hashes ``identifier``, else ``normalized`` itself. Values already SHA-256 hex pass through (lowercased) in
-    hashed fields."""
-    normalize = NORMALIZERS[rules.normalizer(identifier)]
+    hashed fields. Email and phone values that take a fast lane are normalized and hashed in one pass; the
+    rest (and every other identifier) take the full path."""
+    lane = FAST_LANES.get(rules.normalizer(identifier))
+    if lane is None:
+        return _prepare_fully(raw, identifier, rules, context)
+    normalized, reasons, taken, kept = lane(raw.to_numpy(dtype=object), context)
+    if rules.hashes(identifier):
+        sent = np.full(len(normalized), None, dtype=object)
+        # Lane values are never blank and never 64 characters long: nothing for _digest's checks to catch.
+        sent[kept] = [sha256(value.encode()).hexdigest() for value in normalized[kept]]
+    else:
+        sent = normalized.copy()
+    rest = ~taken
+    if rest.any():
+        plain, out, why = _prepare_fully(raw[rest], identifier, rules, rest_context(context, rest))
+        normalized[rest], sent[rest], reasons[rest] = plain.to_numpy(object), out.to_numpy(object), why.to_numpy(object)
+    index = raw.index
+    return (
+        pd.Series(normalized, index=index, dtype=object),
+        pd.Series(sent, index=index, dtype=object),
+        pd.Series(reasons, index=index, dtype=object),
+    )
+
+
+def _prepare_fully(
+    raw: pd.Series, identifier: IdentifierType, rules: PlatformRules, context: Context
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``prepare_column`` through the vectorized normalizer alone."""
+    normalize = FULL_NORMALIZERS[rules.normalizer(identifier)]
     if not rules.hashes(identifier):
         normalized, reasons = normalize(raw, context)
         return normalized, normalized, reasons
     text = as_text(raw)
-    prehashed = text.str.fullmatch(r"\s*[0-9a-fA-F]{64}\s*").eq(True).to_numpy()
+    prehashed = looks_prehashed(text.to_numpy())
     if not prehashed.any():
         normalized, reasons = normalize(raw, context)
     else:

@@ -80,11 +80,11 @@ def text(values: pd.Series) -> Normalized:
         fixed = out[special].str.normalize("NFC").str.replace(_INVISIBLE, "", regex=True).str.strip()
         out[special] = fixed.to_numpy()
     empty = out.eq("").to_numpy()
-    reasons = pd.Series(junk_reasons(out), index=values.index, dtype=object)
+    reasons = junk_reasons(out)
     reasons[missing] = MISSING
     reasons[empty] = EMPTY
-    dropped = reasons.notna().to_numpy()
-    return out.where(~dropped, None), reasons
+    dropped = pd.notna(reasons)
+    return out.where(~dropped, None), pd.Series(reasons, index=values.index, dtype=object)
 
 
 def on_distinct(function: Callable[[pd.Series], Normalized], values: pd.Series) -> Normalized:

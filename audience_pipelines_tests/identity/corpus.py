@@ -168,3 +168,47 @@ def junk(rng: random.Random | None = None) -> list[str]:
     ]
     values += [" ", "\t\n", "\u00a0", "\u200b", *sorted(EMPTY_DIGESTS), "0" * 64, "F" * 64]
     return values * 3
+
+
+_PREFIXES = ("", "", "0", "00", "000", "+", "+0", "(+", "1", "8", "011", "0011", "810", "(0)")
+
+
+def phone_texts(rng: random.Random | None = None, per_region: int = 40) -> list[tuple[str, str]]:
+    """(text, region): every region's example numbers of each type, written nationally, internationally, after
+    dial-out prefixes, with and without the country code; the same with a digit changed, added or dropped and
+    random prefixes; and random digit strings. Some get spaces, dashes, dots or brackets. Most are plain text
+    that ``phone_reading`` reads; many are not valid numbers (which is the point: they must be dropped alike)."""
+    rng = rng or random.Random(SEED)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    out = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        code = str(phonenumbers.country_code_for_region(region))
+        written = []
+        for kind in PhoneNumberType.values():
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is None:
+                continue
+            national = phonenumbers.national_significant_number(number)
+            formats = (PhoneNumberFormat.NATIONAL, PhoneNumberFormat.E164)
+            written += [phonenumbers.format_number(number, f) for f in formats]
+            written += [code + national, "00" + code + national, "011" + code + national, "0" + national, national]
+            for _ in range(per_region // 8):
+                digits = list(national)
+                spot = rng.randrange(len(digits) + 1)
+                change = rng.choice(["replace", "insert", "drop"])
+                if change == "insert" or spot == len(digits):
+                    digits.insert(spot, rng.choice("0123456789"))
+                elif change == "replace":
+                    digits[spot] = rng.choice("0123456789")
+                elif len(digits) > 1:
+                    del digits[spot]
+                prefix = rng.choice([*_PREFIXES, code, "+" + code, "00" + code, "+" + str(rng.choice(codes))])
+                written.append(prefix + "".join(digits))
+        for _ in range(per_region // 4):
+            digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 18)))
+            written.append(rng.choice([*_PREFIXES, code, "+" + code]) + digits)
+        for text in written:
+            if rng.random() < 0.5:
+                text = "".join(c + (rng.choice(" -.()") if c.isdigit() and rng.random() < 0.2 else "") for c in text)
+            out.append((text.strip(), region))
+    return out

@@ -6,7 +6,7 @@ import pandas as pd
 import phonenumbers
 import pytest
 
-from audience_pipelines.identity import explain, get_platform, normalize_values, phones
+from audience_pipelines.identity import explain, fast_lane, get_platform, normalize_values, phones
 from audience_pipelines_tests.identity.support import h, norm, plain, why
 
 
@@ -113,23 +113,42 @@ def test_tiktok_phone_format_is_a_setting_and_matches_both_published_vectors():
     assert h("37493828222").startswith("65b7e6dc")
 
 
-def test_each_distinct_number_is_parsed_once(monkeypatch):
+def _counting(monkeypatch, owner, name: str) -> list:
     calls = []
-    real_parse = phonenumbers.parse
+    real = getattr(owner, name)
 
-    def counting_parse(number, region=None, *args, **kwargs):
-        calls.append(region)
-        return real_parse(number, region, *args, **kwargs)
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(phonenumbers, "parse", counting_parse)
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+def test_each_distinct_number_is_read_once_and_plain_text_never_reaches_phonenumbers_parse(monkeypatch):
+    reads = _counting(monkeypatch, fast_lane, "digits_e164")
+    parses = _counting(monkeypatch, phonenumbers, "parse")
     raw = ["020 7946 0958", "020 7946 0959", "+49 30 1234567"] * 1000
+    out, _ = normalize_values(pd.Series(raw), "phone", "google", default_region="GB")
+    assert len(reads) == 3
+    assert parses == []  # plain digits and punctuation are read from phonenumbers' metadata (phone_reading.py)
+    assert plain(out)[:3] == ["+442079460958", "+442079460959", "+49301234567"]
+    reads.clear()
+    countries = pd.Series(["GB", "DE"] * 1500)
+    normalize_values(pd.Series(["0301234567"] * 3000), "phone", "google", countries=countries)
+    assert sorted(args[-1] for args in reads) == ["DE", "GB"]  # one reading per distinct (region, number)
+
+
+def test_each_distinct_number_that_is_not_plain_text_is_parsed_once(monkeypatch):
+    calls = _counting(monkeypatch, phonenumbers, "parse")
+    raw = ["020\u00a07946 0958", "020\u00a07946 0959", "+49\u00a030 1234567"] * 1000  # no-break spaces
     out, _ = normalize_values(pd.Series(raw), "phone", "google", default_region="GB")
     assert len(calls) == 3
     assert plain(out)[:3] == ["+442079460958", "+442079460959", "+49301234567"]
     calls.clear()
     countries = pd.Series(["GB", "DE"] * 1500)
-    normalize_values(pd.Series(["0301234567"] * 3000), "phone", "google", countries=countries)
-    assert sorted(calls) == ["DE", "GB"]  # one parse per distinct (region, number)
+    normalize_values(pd.Series(["030\u00a01234567"] * 3000), "phone", "google", countries=countries)
+    assert sorted(args[1] for args in calls) == ["DE", "GB"]  # one parse per distinct (region, number)
 
 
 def _random_north_american(rng: random.Random) -> str:
