@@ -28,8 +28,19 @@ def _phone_region(value: str) -> str:
     return value
 
 
+_OWNER = re.compile(r"^(team:[A-Za-z0-9_.-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")
+
+
+def _owner(value: str) -> str:
+    """An owner as Dagster shows it: an email address or ``team:<name>``."""
+    if not _OWNER.match(value):
+        raise ValueError(f"{value!r} is not an owner: use an email address or team:<name>")
+    return value
+
+
 SyncSchedule = Annotated[str, AfterValidator(_schedule)]
 PhoneRegion = Annotated[str, AfterValidator(_phone_region)]
+Owner = Annotated[str, AfterValidator(_owner)]
 
 
 class ListTargetConfig(StrictModel):
@@ -104,6 +115,7 @@ class SyncConfig(StrictModel):
         f"({', '.join(PRESETS)}) or cron",
     )
     status: Literal["active", "paused"] = "active"
+    owners: list[Owner] = Field(default_factory=list, description="shown on the destination asset in Dagster")
     min_size: int = Field(default=0, ge=0, description="refuse a run that would leave fewer members")
     max_exit_ratio: float = Field(default=0.5, gt=0, le=1, description="refuse a run removing more than this")
     max_member_attempts: int = Field(

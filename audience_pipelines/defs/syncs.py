@@ -128,6 +128,7 @@ def _destination_asset(project: ProjectConfig, sync: SyncConfig) -> dg.AssetsDef
             SYNCED_OUTPUT: {"sync": sync.name, "mode": sync.mode, "type": sync.type, "schedule": sync.schedule}
         },
         tags_by_output_name={SYNCED_OUTPUT: {f"dagster/kind/{kind}": "", "audience": sync.audience}},
+        owners_by_output_name={SYNCED_OUTPUT: sync.owners} if sync.owners else None,
     )
 
 

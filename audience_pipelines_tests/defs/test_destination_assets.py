@@ -1,6 +1,8 @@
 """Destination assets are materializable: Materialize runs the sync for the newest partition, never an older one."""
 
 import dagster as dg
+import pydantic
+import pytest
 import sqlalchemy as sa
 
 from audience_pipelines.defs import build_definitions
@@ -136,3 +138,15 @@ def test_a_scheduled_sync_asks_for_the_newest_snapshot_partition(world, warehous
     )
     assert run.success and world.receiver.member_keys(LIST) == {"u2", "u3", "u4"}
     assert last_run(world.engine)[:3] == ("schedule", "success", DAYS[1])
+
+
+def test_owners_of_a_sync_are_shown_on_its_destination_asset(warehouse_url):
+    defs = definitions(warehouse_url, owners=["team:growth", "ana@example.com"])
+    assert defs.resolve_assets_def(KEY).specs_by_key[KEY].owners == ["team:growth", "ana@example.com"]
+    assert definitions(warehouse_url).resolve_assets_def(KEY).specs_by_key[KEY].owners == []
+
+
+def test_an_owner_that_is_neither_an_email_nor_a_team_is_refused_with_the_field_named():
+    with pytest.raises(pydantic.ValidationError) as caught:
+        project_config(owners=["growth"])
+    assert "owners" in str(caught.value) and "team:<name>" in str(caught.value)
