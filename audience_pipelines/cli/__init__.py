@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("dagster_args", nargs=argparse.REMAINDER, help="extra arguments for `dagster dev`")
     dev.set_defaults(handler=commands.dev)
 
+    dg_parser = sub.add_parser("dg", help="run a `dg` command (check defs, list components, ...) on this project")
+    dg_parser.add_argument("dagster_args", nargs=argparse.REMAINDER, help="the `dg` command and its arguments")
+    dg_parser.set_defaults(handler=commands.dg_cli)
+
     demo_parser = sub.add_parser("demo", help="load demo data, backfill and sync the example audiences")
     demo_parser.add_argument("--users", type=int, default=None, help="demo profiles to generate (default 20,000)")
     demo_parser.set_defaults(handler=commands.demo)
@@ -88,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         args, unknown = build_parser().parse_known_args(argv)
-        if unknown and getattr(args, "handler", None) is not commands.dev:
-            build_parser().parse_args(argv)  # the usual usage error for anything but `dev`
+        if unknown and getattr(args, "handler", None) not in (commands.dev, commands.dg_cli):
+            build_parser().parse_args(argv)  # the usual usage error for anything but `dev` and `dg`
         if unknown:
             args.dagster_args = [*unknown, *args.dagster_args]  # `dev --port 3100`: options for `dagster dev`
     except SystemExit as done:  # --help, or a usage error argparse has already printed

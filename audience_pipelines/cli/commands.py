@@ -103,6 +103,17 @@ def dev(args: argparse.Namespace) -> int:
             sandbox.stop()
 
 
+def dg_cli(args: argparse.Namespace) -> int:
+    """``dg`` on this project with the instance's database at hand (the embedded one unless DAGSTER_PG_URL)."""
+    folder = project_dir()
+    prepare_environment(folder)
+    dg = [str(Path(sys.executable).with_name("dg")), *(args.dagster_args or ["--help"])]
+    try:
+        return subprocess.call(dg, cwd=folder, env=dev_environment())
+    except KeyboardInterrupt:
+        return 130
+
+
 def dev_command(folder: Path, extra: list[str]) -> list[str]:
     """``dg dev`` for a dg project (a folder with ``dg.toml``), else ``dagster dev`` on its ``workspace.yaml``."""
     if (folder / "dg.toml").exists():

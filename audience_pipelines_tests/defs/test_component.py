@@ -52,3 +52,20 @@ def test_config_file_is_relative_to_the_project_root_else_the_clis_file(tmp_path
     assert AudiencePipelinesComponent().config_path(tmp_path) == tmp_path / "audiences.yaml"
     monkeypatch.setenv("AUDIENCE_PIPELINES_CONFIG", str(tmp_path / "elsewhere.yaml"))
     assert AudiencePipelinesComponent().config_path(tmp_path) == tmp_path / "elsewhere.yaml"
+
+
+def test_the_cli_runs_dg_with_the_instance_database_exported(postgres):
+    """`audience-pipelines dg check defs` works where a bare `dg` would not find DAGSTER_PG_URL."""
+    env = {
+        **os.environ,
+        "DAGSTER_PG_URL": postgres.dagster_url,
+        "AUDIENCE_PIPELINES_WAREHOUSE_URL": postgres.warehouse_url,
+        "AUDIENCE_PIPELINES_CONFIG": str(PROJECT_DIR / "audiences.yaml"),
+    }
+    env.pop("DAGSTER_HOME", None)
+    cli = str(Path(sys.executable).with_name("audience-pipelines"))
+    completed = subprocess.run(
+        [cli, "dg", "check", "defs"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert "All definitions loaded successfully" in completed.stdout + completed.stderr
