@@ -90,9 +90,14 @@ def dev(args: argparse.Namespace) -> int:
     if sandbox:
         engine = get_engine(warehouse_url())
         ensure_schema(engine)
+        syncs = sandbox_syncs(load_config())
         with engine.begin() as conn:
-            forget_destination_state(conn, sandbox_syncs(load_config()))
+            forget_destination_state(conn, syncs)
         print("Sandbox destinations: " + ", ".join(f"{url}" for url in sandbox.urls().values()))
+        print(
+            f"They start empty, so the ledgers of their {len(syncs)} sync(s) were reset: the sensors send each "
+            "audience's newest snapshot to them again on their first tick (run history stays)"
+        )
     print(f"Dagster home: {settings.dagster_home} ({'embedded' if settings.embedded else 'your'} PostgreSQL)")
     try:
         return subprocess.call(dev_command(folder, args.dagster_args), cwd=folder, env=dev_environment())
