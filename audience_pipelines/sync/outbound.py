@@ -4,7 +4,7 @@ rows without a usable identifier skipped and counted, stable ids for idempotent 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -120,9 +120,14 @@ def event_batch(
 
 
 def ledger_entries(
-    members: Sequence[OutboundMember], fingerprints: dict[str, str], keys: set[str]
+    members: Sequence[OutboundMember],
+    fingerprints: dict[str, str],
+    keys: set[str],
+    snapshot_fingerprints: Mapping[str, int | None],
 ) -> list[LedgerEntry]:
-    """Ledger rows for the members in ``keys`` (the ones the platform accepted)."""
+    """Ledger rows for the members in ``keys`` (the ones the platform accepted), with their snapshot fingerprints."""
     return [
-        LedgerEntry(m.member_key, m.fields, fingerprints.get(m.member_key, "")) for m in members if m.member_key in keys
+        LedgerEntry(m.member_key, m.fields, fingerprints.get(m.member_key, ""), snapshot_fingerprints.get(m.member_key))
+        for m in members
+        if m.member_key in keys
     ]

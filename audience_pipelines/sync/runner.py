@@ -71,7 +71,7 @@ READ_PAGE = 10_000
 ANALYZE_AFTER = 50_000
 
 #: A member ready to send, with its source fingerprint and the partition it entered at (event syncs).
-Outgoing = tuple[OutboundMember, str, str]
+Outgoing = tuple[OutboundMember, str, str, int | None]
 
 __all__ = ["READ_PAGE", "SyncBusyError", "SyncFailed", "SyncResult", "SyncRunner"]
 
@@ -205,16 +205,19 @@ class SyncRunner:
         writer = OrderedWriter(self.engine)
         try:
             for chunk in self._outgoing_batches(reader, plan, result, writer):
-                members = [member for member, _, _ in chunk]
-                fingerprints = {member.member_key: fingerprint for member, fingerprint, _ in chunk}
+                members = [member for member, _, _, _ in chunk]
+                fingerprints = {member.member_key: fingerprint for member, fingerprint, _, _ in chunk}
+                digests = {member.member_key: digest for member, _, _, digest in chunk}
                 if not sending:
-                    self._checkpoint(writer, members, fingerprints, plan, status="tracked", outcome=None)
+                    self._checkpoint(
+                        writer, members, fingerprints, plan, status="tracked", outcome=None, snapshot=digests
+                    )
                     continue
                 job = None
                 if not run_ahead:
                     writer.wait_until_written()
                 if events:
-                    transitions = {member.member_key: entered for member, _, entered in chunk}
+                    transitions = {member.member_key: entered for member, _, entered, _ in chunk}
                     batch = event_batch(self.sync, self.sync.added_event, members, transitions, int(self.clock()))
                     outcome = self.events.send_events(batch)
                 else:
@@ -222,7 +225,16 @@ class SyncRunner:
                     job = self._upload_job(result.list_ref, "add")
                     outcome = self.lists.add_members(result.list_ref, batch)
                 self._count(result, batch, outcome, "add")
-                self._checkpoint(writer, members, fingerprints, plan, status="sent", outcome=outcome, job_id=job)
+                self._checkpoint(
+                    writer,
+                    members,
+                    fingerprints,
+                    plan,
+                    status="sent",
+                    outcome=outcome,
+                    job_id=job,
+                    snapshot=digests,
+                )
                 rows = _rejected_rows(outcome, "add", members)
                 self._record_rejections(rows, "add", fingerprints, park_at_once=False, result=result, writer=writer)
         except BaseException:
@@ -271,8 +283,10 @@ class SyncRunner:
                 )
             default = plan.snapshot.partition_key
             entered = dict(zip(page.member_keys, page.transitions, strict=True))
+            digests = dict(zip(page.member_keys, page.snapshot_fingerprints, strict=True))
             waiting += [
-                (m, prepared.fingerprints[m.member_key], entered[m.member_key] or default) for m in prepared.members
+                (m, prepared.fingerprints[m.member_key], entered[m.member_key] or default, digests[m.member_key])
+                for m in prepared.members
             ]
             whole = len(waiting) - len(waiting) % size
             for start in range(0, whole, size):
@@ -353,11 +367,15 @@ class SyncRunner:
         status: str,
         outcome: BatchOutcome | None,
         job_id: str | None = None,
+        snapshot: dict[str, int | None] | None = None,
     ) -> None:
-        """Queue an acknowledged batch for the ledger, behind every batch acknowledged before it."""
+        """Queue an acknowledged batch for the ledger, behind every batch acknowledged before it.
+
+        ``snapshot``: each member's snapshot fingerprint, so the next plan skips members whose row is unchanged.
+        """
         rejected = outcome.rejected_keys if outcome else set()
         keys = {m.member_key for m in members} - rejected
-        entries = ledger_entries(members, fingerprints, keys)
+        entries = ledger_entries(members, fingerprints, keys, snapshot or {})
         sync, partition_key = self.sync.name, plan.snapshot.partition_key
 
         clear = self._add_failures_on_record

@@ -87,7 +87,9 @@ def has_failures(conn: sa.Connection, sync: str, operation: str) -> bool:
 
 def parked_filter(operation: str, alias: str, fingerprint_sql: str | None) -> str:
     """SQL condition: the member at ``alias`` is not parked for ``operation`` (with these values)."""
-    same_values = f" and f.source_fingerprint = {fingerprint_sql}" if fingerprint_sql else ""
+    # ``is not distinct from`` (both sides are never null) keeps the fingerprint out of the join keys: it is then
+    # computed only for members that have a parked record, not for every snapshot row a plan reads
+    same_values = f" and f.source_fingerprint is not distinct from {fingerprint_sql}" if fingerprint_sql else ""
     return f"""not exists (select 1 from {SCHEMA}.sync_member_failures f
                            where f.sync = :sync and f.operation = '{operation}'
                              and f.member_key = {alias}.member_key and f.parked{same_values})"""

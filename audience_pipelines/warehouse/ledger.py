@@ -8,6 +8,7 @@ resumes where it stopped (re-sending at most the last unrecorded batches, under 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -50,6 +51,7 @@ class PendingPage:
     fingerprints: list[str]
     transitions: list[str]
     columns: dict[str, list[str | None]]
+    snapshot_fingerprints: list[int | None]
 
     def __len__(self) -> int:
         return len(self.member_keys)
@@ -61,6 +63,7 @@ class LedgerEntry(NamedTuple):
     member_key: str
     fields: Mapping[str, str]
     source_fingerprint: str
+    snapshot_fingerprint: int | None = None
 
 
 def newest_snapshot(conn: sa.Connection, audience: str) -> SnapshotRef | None:
@@ -81,6 +84,24 @@ def _fingerprint_sql(columns: Sequence[str]) -> str:
     return f"md5(jsonb_build_object({pairs})::text)"
 
 
+#: the snapshot row's attributes hash mixed with the synced columns' tag (null for older partitions)
+SNAPSHOT_FINGERPRINT_SQL = "(s.attributes_fingerprint # cast(:columns_tag as bigint))"
+
+
+def columns_tag(columns: Sequence[str]) -> int:
+    """Tags a ledger row's snapshot fingerprint with the columns synced, so a change of columns re-checks all."""
+    return int.from_bytes(hashlib.md5(orjson.dumps(list(columns))).digest()[:8], "big", signed=True)
+
+
+def _planning_params(sync: str, snapshot: SnapshotRef, columns: Sequence[str]) -> dict[str, object]:
+    return {
+        "sync": sync,
+        "audience": snapshot.audience,
+        "start": snapshot.partition_start,
+        "columns_tag": columns_tag(columns),
+    }
+
+
 def _text_sql(alias: str, column: str) -> str:
     """An attribute as text, as Python's ``str`` prints it (booleans as True/False), NULL where absent.
 
@@ -93,14 +114,32 @@ def _text_sql(alias: str, column: str) -> str:
     )
 
 
+def merge_by_member_key(conn: sa.Connection) -> None:
+    """Plan this transaction's snapshot/ledger joins as merges of their member-key indexes.
+
+    Both sides are read in key order once, with no sort, hash table or per-row index probe (left alone, the
+    planner probes the ledger's index once per snapshot row, several times slower over a whole snapshot).
+    Not for queries with per-row subqueries (event transitions), which need nested loops.
+    """
+    conn.execute(
+        sa.text(
+            "set local enable_nestloop = off; set local enable_hashjoin = off; "
+            "set local max_parallel_workers_per_gather = 0"
+        )
+    )
+
+
 def _adds_filter(sending: bool, consent: ConsentRule | None = None) -> str:
     """The one place deciding which snapshot members a run sends (``s``: snapshot row, ``l``: its ledger row)."""
     # consent: a member whose snapshot row does not grant consent is neither sent nor tracked
     with_consent = f" and {consented('s', consent)}"
     if not sending:  # tracking for subtractive mode: only members the ledger does not know yet
         return "l.member_key is null" + with_consent + " and " + forgotten_filter("s")
+    # values changed: the synced columns' fingerprint is computed only for rows whose whole attributes differ
+    # from the ones recorded (or where either side has no digest: partitions and ledger rows of older versions)
+    changed = f"(l.snapshot_fingerprint = {SNAPSHOT_FINGERPRINT_SQL}) is not true and l.source_fingerprint <> {{fp}}"
     return (
-        "(l.member_key is null or l.status = 'tracked' or l.source_fingerprint <> {fp}) and "
+        f"(l.member_key is null or l.status = 'tracked' or ({changed})) and "
         + parked_filter("add", "s", "{fp}")
         + with_consent
         + " and "
@@ -119,7 +158,8 @@ def count_pending(
 ) -> tuple[int, int, int]:
     """(members to add or update, members to remove, members currently in the ledger)."""
     fingerprint = _fingerprint_sql(columns)
-    params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
+    params = _planning_params(sync, snapshot, columns)
+    merge_by_member_key(conn)
     adds = conn.execute(
         sa.text(
             f"""select count(*) from {SCHEMA}.snapshot_members s
@@ -131,6 +171,12 @@ def count_pending(
     ).scalar_one()
     removes = conn.execute(sa.text(_removes(consent).format(select="count(*)", page="")), params).scalar_one()
     held = conn.execute(sa.text(f"select count(*) from {SCHEMA}.sync_ledger where sync = :sync"), params).scalar_one()
+    conn.execute(
+        sa.text(
+            "set local enable_nestloop to default; set local enable_hashjoin to default; "
+            "set local max_parallel_workers_per_gather to default"
+        )
+    )
     return adds, removes, held
 
 
@@ -168,7 +214,8 @@ def iter_pending_adds(
     fingerprint = _fingerprint_sql(columns)
     texts = "".join(f", {_text_sql('s', c)}" for c in columns)
     query = sa.text(
-        f"""select s.member_key, {fingerprint} as fp, {_transition("s", "entered", with_transition)}{texts}
+        f"""select s.member_key, {fingerprint} as fp, {SNAPSHOT_FINGERPRINT_SQL} as snapshot_fp,
+                   {_transition("s", "entered", with_transition)}{texts}
             from {SCHEMA}.snapshot_members s
             left join {SCHEMA}.sync_ledger l
               on l.sync = :sync and l.member_key = s.member_key and l.member_key > :after
@@ -176,16 +223,22 @@ def iter_pending_adds(
               and {_adds_filter(sending, consent).format(fp=fingerprint)}
             order by s.member_key limit :limit"""
     )
-    params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
+    params = _planning_params(sync, snapshot, columns)
     after = ""
     while True:
         with engine.connect() as conn:
+            if not with_transition:
+                merge_by_member_key(conn)
             rows = conn.execute(query, {**params, "after": after, "limit": batch_size}).all()
         if not rows:
             return
-        keys, fingerprints, transitions, *values = zip(*rows, strict=True)
+        keys, fingerprints, snapshot_fingerprints, transitions, *values = zip(*rows, strict=True)
         yield PendingPage(
-            list(keys), list(fingerprints), list(transitions), dict(zip(columns, map(list, values), strict=True))
+            list(keys),
+            list(fingerprints),
+            list(transitions),
+            dict(zip(columns, map(list, values), strict=True)),
+            list(snapshot_fingerprints),
         )
         if len(rows) < batch_size:  # the last page: no need to scan the rest of the snapshot again
             return
@@ -208,7 +261,7 @@ def iter_pending_removes(
         + " order by l.member_key limit :limit"
     )
     params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
-    yield from _pages(engine, query, params, batch_size)
+    yield from _pages(engine, query, params, batch_size, merge=not with_transition)
 
 
 def _transition(alias: str, change: str, wanted: bool) -> str:
@@ -223,12 +276,14 @@ def _transition(alias: str, change: str, wanted: bool) -> str:
 
 
 def _pages(
-    engine: sa.Engine, query: sa.TextClause, params: dict[str, object], batch_size: int
+    engine: sa.Engine, query: sa.TextClause, params: dict[str, object], batch_size: int, *, merge: bool
 ) -> Iterator[list[PendingMember]]:
     """Keyset pagination by member key: each page is read fresh, so checkpoints written meanwhile count."""
     after = ""
     while True:
         with engine.connect() as conn:
+            if merge:
+                merge_by_member_key(conn)
             rows = conn.execute(query, {**params, "after": after, "limit": batch_size}).all()
         if not rows:
             return
@@ -250,21 +305,23 @@ def record_held(
     """Upsert acknowledged (``sent``) or merely ``tracked`` members into the ledger, in one statement.
 
     ``job_id`` marks members acknowledged into a destination's upload job that has not finished yet. The rows
-    travel as three arrays (keys, fields as JSON text, fingerprints): one round trip, nothing to decode.
+    travel as four arrays (keys, fields as JSON text, both fingerprints): one round trip, nothing to decode.
     """
     if not entries:
         return
     conn.execute(
         sa.text(
             f"""insert into {SCHEMA}.sync_ledger
-                    (sync, member_key, status, fields, source_fingerprint, partition_key, job_id)
-                select :sync, r.member_key, :status, cast(r.fields as jsonb), r.source_fingerprint, :partition_key,
-                       :job_id
-                from unnest(cast(:keys as text[]), cast(:fields as text[]), cast(:fingerprints as text[]))
-                     as r(member_key, fields, source_fingerprint)
+                    (sync, member_key, status, fields, source_fingerprint, snapshot_fingerprint, partition_key, job_id)
+                select :sync, r.member_key, :status, cast(r.fields as jsonb), r.source_fingerprint,
+                       r.snapshot_fingerprint, :partition_key, :job_id
+                from unnest(cast(:keys as text[]), cast(:fields as text[]), cast(:fingerprints as text[]),
+                            cast(:snapshot_fingerprints as bigint[]))
+                     as r(member_key, fields, source_fingerprint, snapshot_fingerprint)
                 on conflict (sync, member_key) do update
                 set status = excluded.status, fields = excluded.fields,
                     source_fingerprint = excluded.source_fingerprint,
+                    snapshot_fingerprint = excluded.snapshot_fingerprint,
                     partition_key = excluded.partition_key, job_id = excluded.job_id, updated_at = now()"""
         ),
         {
@@ -275,6 +332,7 @@ def record_held(
             "keys": [e.member_key for e in entries],
             "fields": [orjson.dumps(dict(e.fields)).decode() for e in entries],
             "fingerprints": [e.source_fingerprint for e in entries],
+            "snapshot_fingerprints": [e.snapshot_fingerprint for e in entries],
         },
     )
 

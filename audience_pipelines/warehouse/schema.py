@@ -32,6 +32,15 @@ create table if not exists {SCHEMA}.snapshot_members (
     member_key text not null,
     attributes jsonb not null
 ) partition by list (audience);
+-- A 64-bit hash of each row's whole attributes (as text), taken as it is loaded: a sync re-reads a member's
+-- synced columns only when this differs from what its ledger row recorded (null in partitions loaded by
+-- earlier versions).
+do $$ begin
+    if not exists (select 1 from information_schema.columns where table_schema = '{SCHEMA}'
+                   and table_name = 'snapshot_members' and column_name = 'attributes_fingerprint') then
+        alter table {SCHEMA}.snapshot_members add column attributes_fingerprint bigint;
+    end if;
+end $$;
 
 create table if not exists {SCHEMA}.diff_partitions (
     audience text not null,
@@ -80,6 +89,8 @@ create table if not exists {SCHEMA}.sync_ledger (
 -- Ledger rows staged in a destination's upload job (job_id) are confirmed or rolled back when it ends;
 -- 'removing' rows wait for their removal job. Older installs get the column and the wider check here.
 alter table {SCHEMA}.sync_ledger add column if not exists job_id text;
+-- The snapshot row's attributes_fingerprint (with the synced columns) when the member was recorded.
+alter table {SCHEMA}.sync_ledger add column if not exists snapshot_fingerprint bigint;
 alter table {SCHEMA}.sync_ledger drop constraint if exists sync_ledger_status_check;
 do $$ begin
     if not exists (select 1 from pg_constraint where conname = 'sync_ledger_status_known') then

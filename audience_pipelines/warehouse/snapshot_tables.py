@@ -16,6 +16,10 @@ import sqlalchemy as sa
 from audience_pipelines.warehouse.schema import SCHEMA
 
 PARENT = "snapshot_members"
+#: a row's ``attributes_fingerprint``, a 64-bit hash of its attributes' text: where it equals the one a sync
+#: recorded, the attributes are the same (two different texts share a hash with odds of 1 in 2**64), so the
+#: sync need not recompute the synced values' fingerprint; half the cost of an md5 and an eighth of its size
+ATTRIBUTES_FINGERPRINT_SQL = "hashtextextended(r.attributes::text, 0)"
 
 
 def audience_table(audience: str) -> str:
@@ -58,9 +62,10 @@ def load_partition_table(
 ) -> str:
     """Load ``rows_sql`` (``member_key, attributes``) into a new, not yet attached table; return its name.
 
-    Rows go in in member-key order into a table with no index; the unique member key is built afterwards
-    (a duplicate or null member key raises ``sa.exc.IntegrityError``) and only this table is analyzed. Its
-    check constraint proves the partition bound, so attaching it later reads no rows.
+    Rows go in in member-key order, each with the digest of its attributes, into a table with no index; the
+    unique member key is built afterwards (a duplicate or null member key raises ``sa.exc.IntegrityError``) and
+    only this table is analyzed. Its check constraint proves the partition bound, so attaching it later reads
+    no rows.
     """
     loading = f"{partition_table(audience, partition_start)}_new"
     bound = {"_audience": audience, "_partition_start": partition_start}
@@ -76,9 +81,10 @@ def load_partition_table(
     )
     conn.execute(
         sa.text(
-            f"""insert into {SCHEMA}.{loading} (audience, partition_start, member_key, attributes)
-                select :_audience, :_partition_start, r.member_key, r.attributes from ({rows_sql}) r
-                order by r.member_key"""
+            f"""insert into {SCHEMA}.{loading}
+                    (audience, partition_start, member_key, attributes, attributes_fingerprint)
+                select :_audience, :_partition_start, r.member_key, r.attributes, {ATTRIBUTES_FINGERPRINT_SQL}
+                from ({rows_sql}) r order by r.member_key"""
         ),
         {**params, **bound},
     )
