@@ -27,8 +27,6 @@ import sqlalchemy as sa
 from audience_pipelines.warehouse.schema import SCHEMA
 
 SUPPRESSION_KEY_ENV = "AUDIENCE_PIPELINES_SUPPRESSION_KEY"
-#: Identifier kinds a person can be found by in snapshots (audience columns of these names).
-IDENTITY_KINDS = ("email", "phone", "external_id", "fbp", "ga_client_id")
 _BLOCK = 64  # SHA-256's block size, for HMAC
 
 
@@ -66,10 +64,7 @@ def _hmac_sql(text_sql: str) -> str:
     return f"encode(sha256(:_opad || sha256(:_ipad || convert_to({text_sql}, 'UTF8'))), 'hex')"
 
 
-#: The identity keys of a snapshot row's attributes (an inlined SQL function).
-IDENTITY_KEYS_SQL = f"{SCHEMA}.identity_keys(attributes)"
-
-#: Per kind, the identity key's value computed from a row's ``attributes`` (the same rules as identity_keys).
+#: Per kind (an audience column of that name), the identity key's value computed from a row's ``attributes``.
 IDENTITY_VALUE_SQL = {
     "email": "lower(btrim({a} ->> 'email'))",
     "phone": "regexp_replace({a} ->> 'phone', '[^0-9]', '', 'g')",
@@ -77,6 +72,11 @@ IDENTITY_VALUE_SQL = {
     "fbp": "btrim({a} ->> 'fbp')",
     "ga_client_id": "btrim({a} ->> 'ga_client_id')",
 }
+
+#: Every identity key (``kind:value``) of a snapshot row's ``attributes``, as a text array without nulls.
+IDENTITY_KEYS_SQL = "array_remove(array[{}], null)".format(
+    ", ".join(f"'{kind}:' || nullif({value.format(a='attributes')}, '')" for kind, value in IDENTITY_VALUE_SQL.items())
+)
 
 
 def _by_kind(identity_keys: Iterable[str]) -> dict[str, list[str]]:

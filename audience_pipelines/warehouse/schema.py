@@ -176,20 +176,9 @@ select c.audience, c.member_key, c.change, d.partition_key, c.partition_start as
        d.previous_partition_start as compared_with  -- earlier than the partition before when there was a gap
 from {SCHEMA}.membership_changes c
 join {SCHEMA}.diff_partitions d using (audience, partition_start);
--- People (find-user / forget-user, warehouse/people.py): the identity keys of a snapshot row. Deliberately no
--- index over them or over the ledger's fields: either would slow every snapshot and checkpoint write (measured
--- 2.6-3.9x and 1.3x); lookups scan the newest snapshot partitions and the ledgers instead (see people.py).
-create or replace function {SCHEMA}.identity_keys(attributes jsonb) returns text[]
-language sql immutable parallel safe as $$
-    select array_remove(array[
-        'email:' || nullif(lower(btrim(attributes ->> 'email')), ''),
-        'phone:' || nullif(regexp_replace(attributes ->> 'phone', '[^0-9]', '', 'g'), ''),
-        'external_id:' || nullif(btrim(attributes ->> 'external_id'), ''),
-        'fbp:' || nullif(btrim(attributes ->> 'fbp'), ''),
-        'ga_client_id:' || nullif(btrim(attributes ->> 'ga_client_id'), '')
-    ], null)
-$$;
-
+-- People (find-user / forget-user, warehouse/people.py). Deliberately no index over snapshot identifiers or the
+-- ledger's fields: either would slow every snapshot and checkpoint write (measured 2.6-3.9x and 1.3x); lookups
+-- scan the newest snapshot partitions and the ledgers instead (see people.py).
 -- Keyed hashes of forgotten people's identity keys (never the values): later snapshots drop matching rows.
 create table if not exists {SCHEMA}.suppressed_identifiers (
     key_hash text primary key,
