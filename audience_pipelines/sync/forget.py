@@ -25,11 +25,9 @@ from audience_pipelines.destinations.kit import DestinationError
 from audience_pipelines.destinations.registry import build_client, destination_type
 from audience_pipelines.privacy import describe_error
 from audience_pipelines.sync.find import PersonQuery, find_member_keys, identity_keys, phone_digit_forms
-from audience_pipelines.sync.outbound import event_batch, member_batch, removal_members
-from audience_pipelines.sync.runner import SyncFailed, SyncResult, SyncRunner, _chunks, _rejected_rows
+from audience_pipelines.sync.runner import SyncFailed, SyncResult, SyncRunner
 from audience_pipelines.sync.service import reconcile_abandoned_runs
-from audience_pipelines.warehouse.failures import clear_failures
-from audience_pipelines.warehouse.ledger import PendingMember, mark_removing, record_removed
+from audience_pipelines.warehouse.ledger import PendingMember
 from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
 from audience_pipelines.warehouse.people import (
     count_ledger_rows,
@@ -89,7 +87,7 @@ class ForgetRunner(SyncRunner):
                 if self.sync.type == "list":
                     result.list_ref = self._resolve_list()
                     self._recover_upload(result.list_ref)
-                self._remove_batches(pending, transition, result)
+                self._remove_page(pending, {m.member_key: transition for m in pending}, transition, result)
                 self._finish_upload(result.list_ref, "remove")
             except DestinationError as error:
                 raise SyncFailed(f"forget run of '{self.sync.name}' stopped: {error}", result.counts) from None
@@ -98,30 +96,6 @@ class ForgetRunner(SyncRunner):
                     f"forget run of '{self.sync.name}' stopped: {describe_error(error)}", result.counts
                 ) from error
         return result
-
-    def _remove_batches(self, pending: list[PendingMember], transition: str, result: SyncResult) -> None:
-        events = self.sync.type == "event"
-        fingerprints = {m.member_key: m.source_fingerprint for m in pending}
-        transitions = {m.member_key: transition for m in pending}
-        for chunk in _chunks(removal_members(pending), self.destination.max_batch_size):
-            job = None
-            if events:
-                batch = event_batch(self.sync, self.sync.removed_event, chunk, transitions, int(self.clock()))
-                outcome = self.events.send_events(batch)
-            else:
-                batch = member_batch(self.sync, "remove", chunk, fingerprints, transition)
-                job = self._upload_job(result.list_ref, "remove")
-                outcome = self.lists.remove_members(result.list_ref, batch)
-            self._count(result, batch, outcome, "remove")
-            removed = [m.member_key for m in chunk if m.member_key not in outcome.rejected_keys]
-            with self.engine.begin() as conn:
-                if job is None:
-                    record_removed(conn, self.sync.name, removed)
-                else:
-                    mark_removing(conn, self.sync.name, removed, job)
-                clear_failures(conn, self.sync.name, "remove", removed)
-            rows = _rejected_rows(outcome, "remove", chunk)
-            self._record_rejections(rows, "remove", fingerprints, park_at_once=False, result=result)
 
 
 def forget_person(

@@ -308,27 +308,34 @@ class SyncRunner:
         for pending in pages:
             if not events:
                 pending = self._keep_shared_people(plan, pending)
-            fingerprints = {m.member_key: m.source_fingerprint for m in pending}
             transitions = _transitions(pending, plan) if events else {}
-            for chunk in _chunks(removal_members(pending), self.destination.max_batch_size):
-                job = None
-                if events:
-                    batch = event_batch(self.sync, self.sync.removed_event, chunk, transitions, int(self.clock()))
-                    outcome = self.events.send_events(batch)
+            self._remove_page(pending, transitions, plan.snapshot.partition_key, result)
+
+    def _remove_page(
+        self, pending: list[PendingMember], transitions: dict[str, str], snapshot: str, result: SyncResult
+    ) -> None:
+        """Send removals for ``pending`` in destination batches; record each acknowledged member at once."""
+        events = self.sync.type == "event"
+        fingerprints = {m.member_key: m.source_fingerprint for m in pending}
+        for chunk in _chunks(removal_members(pending), self.destination.max_batch_size):
+            job = None
+            if events:
+                batch = event_batch(self.sync, self.sync.removed_event, chunk, transitions, int(self.clock()))
+                outcome = self.events.send_events(batch)
+            else:
+                batch = member_batch(self.sync, "remove", chunk, fingerprints, snapshot)
+                job = self._upload_job(result.list_ref, "remove")
+                outcome = self.lists.remove_members(result.list_ref, batch)
+            self._count(result, batch, outcome, "remove")
+            removed = [m.member_key for m in chunk if m.member_key not in outcome.rejected_keys]
+            with self.engine.begin() as conn:
+                if job is None:
+                    record_removed(conn, self.sync.name, removed)
                 else:
-                    batch = member_batch(self.sync, "remove", chunk, fingerprints, plan.snapshot.partition_key)
-                    job = self._upload_job(result.list_ref, "remove")
-                    outcome = self.lists.remove_members(result.list_ref, batch)
-                self._count(result, batch, outcome, "remove")
-                removed = [m.member_key for m in chunk if m.member_key not in outcome.rejected_keys]
-                with self.engine.begin() as conn:
-                    if job is None:
-                        record_removed(conn, self.sync.name, removed)
-                    else:
-                        mark_removing(conn, self.sync.name, removed, job)
-                    clear_failures(conn, self.sync.name, "remove", removed)
-                rows = _rejected_rows(outcome, "remove", chunk)
-                self._record_rejections(rows, "remove", fingerprints, park_at_once=False, result=result)
+                    mark_removing(conn, self.sync.name, removed, job)
+                clear_failures(conn, self.sync.name, "remove", removed)
+            rows = _rejected_rows(outcome, "remove", chunk)
+            self._record_rejections(rows, "remove", fingerprints, park_at_once=False, result=result)
 
     def _keep_shared_people(self, plan: SyncPlan, pending: list[PendingMember]) -> list[PendingMember]:
         """Leavers whose identifiers a staying member also holds leave the ledger, not the platform."""
