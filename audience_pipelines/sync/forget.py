@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from audience_pipelines.config import ProjectConfig, SyncConfig
-from audience_pipelines.destinations.kit import DestinationError
 from audience_pipelines.destinations.registry import build_client, destination_type
 from audience_pipelines.privacy import describe_error
 from audience_pipelines.sync.find import PersonQuery, find_member_keys, identity_keys, phone_digit_forms
 from audience_pipelines.sync.runner import SyncFailed, SyncResult, SyncRunner
 from audience_pipelines.sync.service import reconcile_abandoned_runs
 from audience_pipelines.warehouse.ledger import PendingMember
-from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
+from audience_pipelines.warehouse.locks import SyncBusyError
 from audience_pipelines.warehouse.people import (
     count_ledger_rows,
     drop_ledger_rows,
@@ -82,19 +81,9 @@ class ForgetRunner(SyncRunner):
 
     def remove(self, pending: list[PendingMember], transition: str) -> SyncResult:
         result = SyncResult(RunCounts(planned_removes=len(pending)), list_ref=None)
-        with sync_lock(self.engine, self.sync.name):
-            try:
-                if self.sync.type == "list":
-                    result.list_ref = self._resolve_list()
-                    self._recover_upload(result.list_ref)
-                self._remove_page(pending, {m.member_key: transition for m in pending}, transition, result)
-                self._finish_upload(result.list_ref, "remove")
-            except DestinationError as error:
-                raise SyncFailed(f"forget run of '{self.sync.name}' stopped: {error}", result.counts) from None
-            except Exception as error:
-                raise SyncFailed(
-                    f"forget run of '{self.sync.name}' stopped: {describe_error(error)}", result.counts
-                ) from error
+        with self.session(result, f"forget run of '{self.sync.name}'"):
+            self._remove_page(pending, {m.member_key: transition for m in pending}, transition, result)
+            self._finish_upload(result.list_ref, "remove")
         return result
 
 

@@ -121,29 +121,34 @@ class SyncRunner:
         assert plan.snapshot is not None and plan.blocked_reason is None and plan.skip_reason is None
         result = SyncResult(plan.initial_counts(), list_ref=None)
         started = time.monotonic()
+        with self.session(result, f"sync '{self.sync.name}'"):
+            self._additions(plan, result)
+            self._finish_upload(result.list_ref, "add")
+            if self.sync.removes:
+                self._removals(plan, result)
+                self._finish_upload(result.list_ref, "remove")
+        result.seconds = time.monotonic() - started
+        return result
+
+    @contextlib.contextmanager
+    def session(self, result: SyncResult, label: str) -> Iterator[None]:
+        """Hold the sync's lock with its list resolved and an earlier run's upload job settled; any error ends
+        the work as :class:`SyncFailed` with the progress so far and a scrubbed reason."""
         with sync_lock(self.engine, self.sync.name):
             try:
                 if self.sync.type == "list":
                     result.list_ref = self._resolve_list()
                     self._recover_upload(result.list_ref)
-                self._additions(plan, result)
-                self._finish_upload(result.list_ref, "add")
-                if self.sync.removes:
-                    self._removals(plan, result)
-                    self._finish_upload(result.list_ref, "remove")
+                yield
             except DestinationError as error:
                 raise SyncFailed(
-                    f"sync '{self.sync.name}' stopped after {result.batches} acknowledged batch(es): {error}",
-                    result.counts,
+                    f"{label} stopped after {result.batches} acknowledged batch(es): {error}", result.counts
                 ) from None
             except Exception as error:  # anything else still ends the run with its progress and a scrubbed reason
                 raise SyncFailed(
-                    f"sync '{self.sync.name}' stopped after {result.batches} acknowledged batch(es): "
-                    f"{describe_error(error)}",
+                    f"{label} stopped after {result.batches} acknowledged batch(es): {describe_error(error)}",
                     result.counts,
                 ) from error
-        result.seconds = time.monotonic() - started
-        return result
 
     @property
     def lists(self) -> ListClient:
