@@ -69,6 +69,26 @@ def test_rerunning_a_diff_leaves_one_row_per_change(visits):
     assert rows == 3
 
 
+def test_the_planner_knows_how_many_members_a_new_partition_holds(visits):
+    """Readers filter on audience and partition: without statistics on those columns the planner took a
+    partition for a row or two and sorted it whole (on disk) where reading its member-key index was the plan."""
+    audience = one_day_audience(
+        name="many", sql="select 'm' || g as member_key, 'm' || g || '@example.com' as email, 1 as visits "
+        "from generate_series(1, 2000) g"
+    )  # fmt: skip
+    snapshot(visits, audience, 2)
+    with visits.connect() as conn:
+        plan = conn.execute(
+            sa.text(
+                f"explain (format json) select count(*) from {SCHEMA}.snapshot_members "
+                "where audience = :a and partition_start = :s"
+            ),
+            {"a": audience.name, "s": day(2)},
+        ).scalar_one()
+    scan = plan[0]["Plan"]["Plans"][0]
+    assert scan["Plan Rows"] >= 1500, scan
+
+
 def test_pruned_partitions_give_their_storage_back(visits):
     audience = one_day_audience()
     for d in (1, 2, 3):
