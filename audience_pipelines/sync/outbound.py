@@ -4,36 +4,60 @@ rows without a usable identifier skipped and counted, stable ids for idempotent 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
 
 from audience_pipelines.config import SyncConfig
 from audience_pipelines.destinations.kit import Batch, OutboundEvent, OutboundMember
 from audience_pipelines.identity import FieldSpec, IdentifierType, PlatformRules, prepare_identifiers
-from audience_pipelines.warehouse.ledger import LedgerEntry, PendingMember, PendingPage
+from audience_pipelines.warehouse.ledger import LedgerRows, PendingMember, PendingPage
 from audience_pipelines.warehouse.sync_runs import RejectedRow
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class PreparedMembers:
-    """Members ready to send, plus the ones skipped because no identifier survived normalization."""
+    """Members ready to send, plus the ones skipped because no identifier survived normalization.
+
+    ``positions`` holds each member's row in its page, so a page's other columns line up with ``members``.
+    """
 
     members: list[OutboundMember]
-    fingerprints: dict[str, str]
+    positions: list[int]
     skipped: list[RejectedRow]
     drop_counts: dict[str, int]
+    page: PendingPage
+
+    @property
+    def fingerprints(self) -> list[str]:
+        """Each member's source fingerprint, in the order of ``members``."""
+        return _pick(self.page.fingerprints, self.positions)
+
+    @property
+    def snapshot_fingerprints(self) -> list[int | None]:
+        return _pick(self.page.snapshot_fingerprints, self.positions)
+
+    @property
+    def transitions(self) -> list[str]:
+        return _pick(self.page.transitions, self.positions)
+
+
+def _pick(values: Sequence[T], positions: list[int]) -> list[T]:
+    return [values[position] for position in positions]
 
 
 def batch_id(
-    sync: str, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str], snapshot: str = ""
+    sync: str, operation: str, members: Sequence[OutboundMember], fingerprints: Sequence[str], snapshot: str = ""
 ) -> str:
     """Same members with the same values for the same snapshot -> same id, so a batch re-sent after a crash is
-    deduplicated downstream, while the same members added again after leaving (a later snapshot) are not."""
+    deduplicated downstream, while the same members added again after leaving (a later snapshot) are not.
+    ``fingerprints``: each member's source fingerprint, in the order of ``members``."""
     digest = hashlib.sha256(f"{sync}|{operation}|{snapshot}".encode())
-    for member in members:
-        digest.update(f"|{member.member_key}:{fingerprints.get(member.member_key, '')}".encode())
+    digest.update("".join(f"|{m.member_key}:{fp}" for m, fp in zip(members, fingerprints, strict=True)).encode())
     return digest.hexdigest()[:32]
 
 
@@ -57,31 +81,42 @@ def prepare_members(
     country = "country" if "country" in frame.columns else None
     prepared = prepare_identifiers(frame, specs, platform, default_region=default_region, country_column=country)
     names = [*prepared.values.columns, *sync.fields.values()]
-    values = [prepared.values[field].to_numpy() for field in prepared.values.columns]
+    # each column as a list with None where a value is absent (identity leaves NaN there); fields as read
+    values = [_as_list(prepared.values[field]) for field in prepared.values.columns]
     values += [page.columns[column] for column in sync.fields]
     rows = zip(*values, strict=True) if values else [()] * len(page)
-    usable = prepared.usable.to_numpy()
-    members, skipped, fingerprints = [], [], {}
-    for position, (key, fingerprint, row) in enumerate(zip(page.member_keys, page.fingerprints, rows, strict=True)):
+    usable = prepared.usable.tolist()
+    members, skipped, positions = [], [], []
+    for position, (key, row) in enumerate(zip(page.member_keys, rows, strict=True)):
         if not usable[position]:
             reasons = prepared.drop_reasons.iloc[position].dropna()
             detail = ", ".join(f"{field}: {reason}" for field, reason in reasons.items()) or "no identifier"
             skipped.append(RejectedRow(key, operation, "no_valid_identifier", detail))
             continue
-        # absent values are None (or NaN); a plain field named like an identifier field wins, as it did before
-        fields = {
-            name: str(value) for name, value in zip(names, row, strict=True) if value is not None and value == value
-        }
+        # a plain field named like an identifier field wins, as it did before (the later key of a dict)
+        if None in row:
+            fields = {name: value for name, value in zip(names, row, strict=True) if value is not None}
+        else:
+            fields = dict(zip(names, row, strict=True))
         members.append(OutboundMember(key, fields))
-        fingerprints[key] = fingerprint
-    return PreparedMembers(members, fingerprints, skipped, prepared.drop_counts())
+        positions.append(position)
+    return PreparedMembers(members, positions, skipped, prepared.drop_counts(), page)
+
+
+def _as_list(column: pd.Series) -> list[str | None]:
+    """A column's values as text, None where absent."""
+    return [None if value is None or value != value else str(value) for value in column.tolist()]
 
 
 def member_batch(
-    sync: SyncConfig, operation: str, members: Sequence[OutboundMember], fingerprints: dict[str, str], snapshot: str
+    sync: SyncConfig,
+    operation: str,
+    members: Sequence[OutboundMember],
+    fingerprints: Sequence[str],
+    snapshot: str,
 ) -> Batch:
     """A list-sync batch with its stable id (per snapshot synced to); adds of a sync with a consent rule carry
-    only members whose consent column grants it, and say so."""
+    only members whose consent column grants it, and say so. ``fingerprints`` line up with ``members``."""
     return Batch(
         batch_id(sync.name, operation, members, fingerprints, snapshot),
         members=list(members),
@@ -115,19 +150,21 @@ def event_batch(
         )
         for m in members
     ]
-    ids = {e.member_key: e.event_id for e in events}
+    ids = [e.event_id for e in events]
     return Batch(batch_id(sync.name, event_name, members, ids), events=events, sync=sync.name, audience=sync.audience)
 
 
-def ledger_entries(
+def ledger_rows(
     members: Sequence[OutboundMember],
-    fingerprints: dict[str, str],
-    keys: set[str],
-    snapshot_fingerprints: Mapping[str, int | None],
-) -> list[LedgerEntry]:
-    """Ledger rows for the members in ``keys`` (the ones the platform accepted), with their snapshot fingerprints."""
-    return [
-        LedgerEntry(m.member_key, m.fields, fingerprints.get(m.member_key, ""), snapshot_fingerprints.get(m.member_key))
-        for m in members
-        if m.member_key in keys
-    ]
+    fingerprints: Sequence[str],
+    snapshot_fingerprints: Sequence[int | None],
+    rejected: set[str],
+) -> LedgerRows:
+    """Ledger rows for the members the platform accepted (all but ``rejected``), with both fingerprints;
+    ``fingerprints`` and ``snapshot_fingerprints`` line up with ``members``."""
+    if rejected:
+        kept = [i for i, m in enumerate(members) if m.member_key not in rejected]
+        members = [members[i] for i in kept]
+        fingerprints = [fingerprints[i] for i in kept]
+        snapshot_fingerprints = [snapshot_fingerprints[i] for i in kept]
+    return LedgerRows([m.member_key for m in members], [m.fields for m in members], fingerprints, snapshot_fingerprints)

@@ -209,7 +209,7 @@ def _preview_removes(
         sent_at = int(time.time())
         _add_events(preview, client, event_batch(sync, sync.removed_event, members, transitions, sent_at), validate)
     else:
-        fingerprints = {m.member_key: m.source_fingerprint for m in pending}
+        fingerprints = [m.source_fingerprint for m in pending]
         _add_members(
             preview, client, "remove", member_batch(sync, "remove", members, fingerprints, plan.snapshot.partition_key)
         )
