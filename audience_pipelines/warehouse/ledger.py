@@ -159,28 +159,50 @@ def count_pending(
     sending: bool,
     consent: ConsentRule | None = None,
 ) -> tuple[int, int, int]:
-    """(members to add or update, members to remove, members currently in the ledger)."""
+    """(members to add or update, members to remove, members currently in the ledger).
+
+    A sync with an empty ledger has only adds: one merge of the snapshot with the parked and forgotten lists.
+    Otherwise the snapshot partition and the ledger are merged once by member key (a full join): the adds are
+    snapshot-side rows the destination lacks, the removes ledger-side rows with no consenting snapshot row, the
+    held every ledger-side row; the parked and forgotten checks run only for the few rows found pending.
+    """
     fingerprint = _fingerprint_sql(columns)
     params = _planning_params(sync, snapshot, columns)
     merge_by_member_key(conn)
-    adds = conn.execute(
-        sa.text(
-            f"""select count(*) from {SCHEMA}.snapshot_members s
-                left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
-                where s.audience = :audience and s.partition_start = :start
-                  and {_adds_filter(sending, consent).format(fp=fingerprint)}"""
-        ),
-        params,
+    adding = _adds_filter(sending, consent).format(fp=fingerprint)
+    empty = not conn.execute(
+        sa.text(f"select exists (select 1 from {SCHEMA}.sync_ledger where sync = :sync)"), params
     ).scalar_one()
-    removes = conn.execute(sa.text(_removes(consent).format(select="count(*)", page="")), params).scalar_one()
-    held = conn.execute(sa.text(f"select count(*) from {SCHEMA}.sync_ledger where sync = :sync"), params).scalar_one()
+    if empty:
+        row = conn.execute(
+            sa.text(
+                f"""select count(*), 0, 0 from {SCHEMA}.snapshot_members s
+                    left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
+                    where s.audience = :audience and s.partition_start = :start and {adding}"""
+            ),
+            params,
+        ).one()
+    else:
+        removing = f"(s.member_key is null or not ({consented('s', consent)})) and {parked_filter('remove', 'l', None)}"
+        row = conn.execute(
+            sa.text(
+                f"""select count(*) filter (where s.member_key is not null and {adding}),
+                           count(*) filter (where l.member_key is not null and {removing}),
+                           count(l.member_key)
+                    from (select * from {SCHEMA}.snapshot_members
+                          where audience = :audience and partition_start = :start) s
+                    full join (select * from {SCHEMA}.sync_ledger where sync = :sync) l
+                      on l.member_key = s.member_key"""
+            ),
+            params,
+        ).one()
     conn.execute(
         sa.text(
             "set local enable_nestloop to default; set local enable_hashjoin to default; "
             "set local max_parallel_workers_per_gather to default"
         )
     )
-    return adds, removes, held
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 _REMOVES = f"""
