@@ -85,13 +85,17 @@ def has_failures(conn: sa.Connection, sync: str, operation: str) -> bool:
     ).scalar_one()
 
 
-def parked_filter(operation: str, alias: str, fingerprint_sql: str | None) -> str:
-    """SQL condition: the member at ``alias`` is not parked for ``operation`` (with these values)."""
+def parked_filter(operation: str, alias: str, fingerprint_sql: str | None, *, after: str | None = None) -> str:
+    """SQL condition: the member at ``alias`` is not parked for ``operation`` (with these values).
+
+    ``after``: the page's keyset bound (``:after``), so a page reads only its key range of the parked members.
+    """
     # ``is not distinct from`` (both sides are never null) keeps the fingerprint out of the join keys: it is then
     # computed only for members that have a parked record, not for every snapshot row a plan reads
     same_values = f" and f.source_fingerprint is not distinct from {fingerprint_sql}" if fingerprint_sql else ""
+    bound = f" and f.member_key > {after}" if after else ""
     return f"""not exists (select 1 from {SCHEMA}.sync_member_failures f
-                           where f.sync = :sync and f.operation = '{operation}'
+                           where f.sync = :sync and f.operation = '{operation}'{bound}
                              and f.member_key = {alias}.member_key and f.parked{same_values})"""
 
 

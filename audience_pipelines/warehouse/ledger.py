@@ -132,21 +132,23 @@ def merge_by_member_key(conn: sa.Connection) -> None:
     )
 
 
-def _adds_filter(sending: bool, consent: ConsentRule | None = None) -> str:
-    """The one place deciding which snapshot members a run sends (``s``: snapshot row, ``l``: its ledger row)."""
+def _adds_filter(sending: bool, consent: ConsentRule | None = None, *, after: str | None = None) -> str:
+    """The one place deciding which snapshot members a run sends (``s``: snapshot row, ``l``: its ledger row);
+    ``after``: a page's keyset bound, carried into the parked and forgotten lookups."""
     # consent: a member whose snapshot row does not grant consent is neither sent nor tracked
     with_consent = f" and {consented('s', consent)}"
+    forgotten = forgotten_filter("s", after=after)
     if not sending:  # tracking for subtractive mode: only members the ledger does not know yet
-        return "l.member_key is null" + with_consent + " and " + forgotten_filter("s")
+        return "l.member_key is null" + with_consent + " and " + forgotten
     # values changed: the synced columns' fingerprint is computed only for rows whose whole attributes differ
     # from the ones recorded (or where either side has no digest: partitions and ledger rows of older versions)
     changed = f"(l.snapshot_fingerprint = {SNAPSHOT_FINGERPRINT_SQL}) is not true and l.source_fingerprint <> {{fp}}"
     return (
         f"(l.member_key is null or l.status = 'tracked' or ({changed})) and "
-        + parked_filter("add", "s", "{fp}")
+        + parked_filter("add", "s", "{fp}", after=after)
         + with_consent
         + " and "
-        + forgotten_filter("s")
+        + forgotten
     )
 
 
@@ -205,18 +207,20 @@ def count_pending(
     return int(row[0]), int(row[1]), int(row[2])
 
 
-_REMOVES = f"""
+_REMOVES_PAGE = f"""
     select {{select}} from {SCHEMA}.sync_ledger l
-    where l.sync = :sync {{page}} and {parked_filter("remove", "l", None)}
+    where l.sync = :sync and l.member_key > :after and {parked_filter("remove", "l", None, after=":after")}
       and not exists (select 1 from {SCHEMA}.snapshot_members s
-                      where s.audience = :audience and s.partition_start = :start
+                      where s.audience = :audience and s.partition_start = :start and s.member_key > :after
                         and s.member_key = l.member_key and {{consented}})
 """
 
 
-def _removes(consent: ConsentRule | None) -> str:
-    """Consent: a held member whose snapshot row no longer grants consent is leaving."""
-    return _REMOVES.replace("{consented}", consented("s", consent))
+def _removes_page(consent: ConsentRule | None) -> str:
+    """A page of leaving members after ``:after``. Each lookup carries the bound, so a page reads only its key
+    range of the snapshot and parked lists (not all keys before it). Consent: a held member whose snapshot row
+    no longer grants consent is leaving."""
+    return _REMOVES_PAGE.replace("{consented}", consented("s", consent))
 
 
 def iter_pending_adds(
@@ -245,7 +249,7 @@ def iter_pending_adds(
             left join {SCHEMA}.sync_ledger l
               on l.sync = :sync and l.member_key = s.member_key and l.member_key > :after
             where s.audience = :audience and s.partition_start = :start and s.member_key > :after
-              and {_adds_filter(sending, consent).format(fp=fingerprint)}
+              and {_adds_filter(sending, consent, after=":after").format(fp=fingerprint)}
             order by s.member_key limit :limit"""
     )
     params = _planning_params(sync, snapshot, columns)
@@ -281,10 +285,7 @@ def iter_pending_removes(
 ) -> Iterator[list[PendingMember]]:
     """Ledger members no longer in the snapshot, with the fields that were sent for them."""
     columns = f"l.member_key, l.fields, l.source_fingerprint, {_transition('l', 'exited', with_transition)}"
-    query = sa.text(
-        _removes(consent).format(select=columns, page="and l.member_key > :after")
-        + " order by l.member_key limit :limit"
-    )
+    query = sa.text(_removes_page(consent).format(select=columns) + " order by l.member_key limit :limit")
     params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
     yield from _pages(engine, query, params, batch_size, merge=not with_transition)
 

@@ -329,9 +329,11 @@ def drop_suppressed(conn: sa.Connection) -> int:
     ).rowcount
 
 
-def forgotten_filter(alias: str) -> str:
-    """SQL condition: the member at ``alias`` was not forgotten (for the pending-adds query)."""
-    return f"not exists (select 1 from {SCHEMA}.forgotten_members fm where fm.member_key = {alias}.member_key)"
+def forgotten_filter(alias: str, *, after: str | None = None) -> str:
+    """SQL condition: the member at ``alias`` was not forgotten (for the pending-adds query); ``after``: the
+    page's keyset bound, so a page reads only its key range of the forgotten members."""
+    bound = f" and fm.member_key > {after}" if after else ""
+    return f"not exists (select 1 from {SCHEMA}.forgotten_members fm where fm.member_key = {alias}.member_key{bound})"
 
 
 # ---------------------------------------------------------------------------------------------- requests
