@@ -21,7 +21,7 @@ import phonenumbers
 
 from audience_pipelines.identity.junk import JUNK
 from audience_pipelines.identity.phone_reading import OutOfScope, digits_e164, plain_digits
-from audience_pipelines.identity.phones import NANP_REGIONS, NANP_SHAPE, e164_reference
+from audience_pipelines.identity.phones import NANP_IN_REGION, NANP_PLUS_ONE, NANP_REGIONS, e164_reference
 from audience_pipelines.identity.text import Context, Normalized
 from audience_pipelines.identity.types import EMPTY, INVALID_EMAIL, INVALID_PHONE, MISSING
 
@@ -38,9 +38,9 @@ class Lane:
 
     def __call__(self, values: np.ndarray, context: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         out = self.run(values, context)
-        kept = np.array([type(value) is str for value in out], dtype=bool)
         normalized = np.empty(len(out), dtype=object)
         normalized[:] = out
+        kept = normalized.astype(bool)  # kept text is never empty, and drop marks are false
         reasons = np.full(len(out), None, dtype=object)
         taken = np.ones(len(out), dtype=bool)
         dropped = np.flatnonzero(~kept)
@@ -54,10 +54,16 @@ class Lane:
 
 @dataclasses.dataclass(frozen=True)
 class _Drop:
+    """A value a lane does not keep: dropped with ``reason``, or (``_SKIP``) left to the full normalizer."""
+
     reason: str | None
+
+    def __bool__(self) -> bool:
+        return False
 
 
 _SKIP = _Drop(None)  # not taken: the full normalizer decides
+_UNREAD = _Drop(None)  # a phone number not read yet in this batch
 _MISSING, _EMPTY = _Drop(MISSING), _Drop(EMPTY)
 _INVALID_EMAIL, _INVALID_PHONE = _Drop(INVALID_EMAIL), _Drop(INVALID_PHONE)
 _SHA256_HEX_LENGTH = 64
@@ -72,10 +78,22 @@ def _absent(value: object) -> _Drop:
 
 #: What an email address must look like once trimmed, lowercased and unwrapped (``normalize.email`` too).
 EMAIL = re.compile(r"[^@\s]+@(?:[^@\s.]+\.)+[^@\s.]+")
+#: The addresses ``_email`` keeps as they are: ``EMAIL``, and neither wrapped (``mailto:...``, ``...>``) nor
+#: with a ``>`` in the top-level domain (those go through ``_email`` itself, which decides as always).
+_KEPT_EMAIL = re.compile(r"(?!mailto:)[^@\s]+@(?:[^@\s.]+\.)+[^@\s.>]+")
 
 
 def _emails(values: np.ndarray, context: Context) -> list[object]:
-    return [_email(value) for value in values]
+    """Each value as ``_email`` reads it, the common case (an ASCII address, kept) inline."""
+    kept = _KEPT_EMAIL.fullmatch
+    return [
+        lowered
+        if type(value) is str and (text := value.strip()).isascii() and kept(lowered := text.lower()) is not None
+        else _MISSING
+        if value is None
+        else _email(value)
+        for value in values
+    ]
 
 
 def _email(value: object) -> object:
@@ -107,15 +125,17 @@ def _phones(values: np.ndarray, context: Context) -> list[object]:
     regions = row_regions(len(values), context.default_region, context.countries)
     seen: dict[str, str | None] = {}
     without_plus = context.phone_format == "digits_with_country_code"
-    one, nanp_shape, nanp_regions = ("1" if without_plus else "+1"), NANP_SHAPE.match, NANP_REGIONS
+    one, nanp_regions = ("1" if without_plus else "+1"), NANP_REGIONS
+    in_region, plus_one = NANP_IN_REGION.fullmatch, NANP_PLUS_ONE.fullmatch
     return [
-        one + shape[3] + shape[4] + shape[5]
+        f"{one}{shape[1]}{shape[2]}{shape[3]}"
         if type(value) is str
-        and ((north_american := region in nanp_regions) or value.lstrip()[:1] == "+")
         and (text := value.strip()).isascii()
-        and (shape := nanp_shape(text)) is not None  # ASCII text of this shape: never a placeholder or digest
-        and (shape[2] if shape[1] else north_american)
-        else _phone(value, region, seen, without_plus)
+        # ASCII text of these shapes: never a placeholder or a digest
+        and (shape := in_region(text) if region in nanp_regions else text[:2] == "+1" and plus_one(text))
+        else _phone(text, region, seen, without_plus)
+        if type(value) is str
+        else _absent(value)
         for value, region in zip(values, regions, strict=True)
     ]
 
@@ -128,21 +148,15 @@ def row_regions(rows: int, default_region: str, countries: pd.Series | None) -> 
     return np.where(known, countries.to_numpy(dtype=object), default_region)
 
 
-def _phone(value: object, region: str, seen: dict[str, str | None], without_plus: bool) -> object:
-    """A value ``_phones`` did not take as a North American shape."""
-    if type(value) is not str:
-        return _absent(value)
-    text = value.strip()
+def _phone(text: str, region: str, seen: dict[str, str | None], without_plus: bool) -> object:
+    """A value ``_phones`` did not take as a North American shape, trimmed."""
     if not text:
         return _EMPTY
-    if not text.isascii():
-        return _SKIP
     key = region + text  # region codes are two letters: no separator needed
-    if key in seen:
-        formatted = seen[key]
-    else:
+    formatted = seen.get(key, _UNREAD)
+    if formatted is _UNREAD:
         try:
-            plus, digits = plain_digits(text)  # at least one digit: never a placeholder or a digest
+            plus, digits = plain_digits(text)  # ASCII, at least one digit: never a placeholder or a digest
         except OutOfScope:
             return _SKIP
         try:

@@ -100,7 +100,9 @@ _ROW_COUNTRIES_LIMIT = 10_000
 
 def row_countries(countries: pd.Series) -> pd.Series:
     """Each row's country as an upper-case ISO alpha-2 code (None where missing or not a country)."""
-    positions, uniques = pd.factorize(as_text(countries))
+    positions, uniques = pd.factorize(countries)
+    if not all(type(value) is str for value in uniques):  # numbers, bytes, dates, ...: compared as text
+        positions, uniques = pd.factorize(as_text(countries))
     known = {value: _ROW_COUNTRIES.get(value, _UNSEEN) for value in uniques}
     unseen = [value for value, code in known.items() if code is _UNSEEN]
     if unseen:

@@ -80,6 +80,7 @@ class _Plan:
     transform: str | None
     general: Callable[[str], re.Match[str] | None]
     lengths: tuple[ValidationResult, ...]
+    code_lengths: tuple[ValidationResult, ...]  # ``lengths`` of the plan for the whole calling code (code_plan)
 
 
 def _length_verdict(actual: int, possible: tuple[int, ...], local: tuple[int, ...]) -> ValidationResult:
@@ -95,10 +96,13 @@ def _length_verdict(actual: int, possible: tuple[int, ...], local: tuple[int, ..
     return ValidationResult.IS_POSSIBLE if actual in possible[1:] else ValidationResult.INVALID_LENGTH
 
 
-def _plan(metadata: PhoneMetadata) -> _Plan:
+def _plan(metadata: PhoneMetadata, code_lengths: tuple[ValidationResult, ...] | None = None) -> _Plan:
+    """The plan of ``metadata``; ``code_lengths`` is its calling code's verdicts when another region's metadata
+    decides them (None: this metadata's own)."""
     general = metadata.general_desc
     possible, local = tuple(general.possible_length), tuple(general.possible_length_local_only)
     pattern = general.national_number_pattern
+    lengths = tuple(_length_verdict(n, possible, local) for n in range(_LENGTHS_KNOWN + 1))
     return _Plan(
         country_code=metadata.country_code,
         country_code_text=str(metadata.country_code),
@@ -108,14 +112,16 @@ def _plan(metadata: PhoneMetadata) -> _Plan:
         else None,
         transform=metadata.national_prefix_transform_rule or None,
         general=re.compile(pattern).fullmatch if pattern else _no_match,
-        lengths=tuple(_length_verdict(n, possible, local) for n in range(_LENGTHS_KNOWN + 1)),
+        lengths=lengths,
+        code_lengths=lengths if code_lengths is None else code_lengths,
     )
 
 
 @cache
 def region_plan(region: str) -> _Plan:
     """The plan of a supported region (ISO code in upper case)."""
-    return _plan(PhoneMetadata.metadata_for_region(region))
+    metadata = PhoneMetadata.metadata_for_region(region)
+    return _plan(metadata, code_plan(metadata.country_code).lengths)
 
 
 @cache
@@ -138,6 +144,16 @@ def _split_country_code(digits: str) -> tuple[int, str]:
             if code is not None and size <= len(digits):
                 return code, digits[size:]
     return 0, digits
+
+
+#: ``_split_country_code`` of any digits that start with these three, as (country code, its length): for three
+#: digits or more the split depends on the first three only. Prefixes that start no country code are absent.
+_CODE_SPLITS = {
+    prefix: (code, len(prefix) - len(rest))
+    for prefix in (f"{n:03d}" for n in range(1000))
+    for code, rest in [_split_country_code(prefix)]
+    if code
+}
 
 
 def _strip_national_prefix(number: str, plan: _Plan) -> str:
@@ -232,10 +248,13 @@ def plain_digits(text: str) -> tuple[bool, str]:
     if plus_at > 0 and not (plus_at == 1 and text[0] == "("):
         raise OutOfScope("not plain text")
     digits = text[plus_at + 1 :] if plus_at >= 0 else text
+    if digits.isdigit():
+        return plus_at >= 0, digits
+    digits = digits.replace(" ", "")  # the usual separator, alone in most numbers
     if not digits.isdigit():
-        digits = digits.replace(" ", "").replace("-", "").replace(".", "").replace("(", "").replace(")", "")
-    if not digits.isdigit():
-        raise OutOfScope("not plain text")
+        digits = digits.replace("-", "").replace(".", "").replace("(", "").replace(")", "")
+        if not digits.isdigit():
+            raise OutOfScope("not plain text")
     return plus_at >= 0, digits
 
 
@@ -259,10 +278,21 @@ def digits_e164(plus: bool, digits: str, region: str) -> str | None:
     """``plain_e164`` of the text ``plain_digits`` read as ``(plus, digits)``. The choices between readings are
     ``phones.read_number``'s, step for step: a test requires the same result over every region's numbers."""
     if plus:
-        return _e164(_international(digits))
+        split = _CODE_SPLITS.get(digits[:3]) if len(digits) >= _FEWEST_DIGITS else None
+        if split is None:
+            return _e164(_international(digits))  # raises OutOfScope: too few digits, or no country code
+        code, size = split  # _international, inlined
+        plan = code_plan(code)
+        return _finished_e164(digits[size:], plan, plan.lengths)
     home = region_plan(region)
     dial_out = home.dial_out.match(digits) if home.dial_out is not None else None
     if dial_out is not None:
+        if dial_out.end() == 2 and digits.startswith("00"):  # "00" then a country code: the common case, inlined
+            split = _CODE_SPLITS.get(digits[2:5]) if len(digits) >= _FEWEST_DIGITS + 2 else None
+            if split is not None:  # _national and _international then read the same number
+                code, size = split
+                plan = code_plan(code)
+                return _finished_e164(digits[2 + size :], plan, plan.lengths)
         number = _national(digits, home, dial_out)
         if digits.startswith("00"):
             after_00 = _international(digits[2:])
@@ -273,15 +303,7 @@ def digits_e164(plus: bool, digits: str, region: str) -> str | None:
         return _e164(_international(digits[2:]))
     if digits[0] == "0" and len(digits) >= _FEWEST_DIGITS:
         # A national number after a trunk prefix (the common case, inlined): country codes never start with 0.
-        number = _finish(home.country_code, digits, home)
-        if number is None:
-            return None
-        national = number[1]
-        if code_plan(home.country_code).lengths[len(national)] != _IS_POSSIBLE:
-            return None
-        if home.country_code == 1 and NANP_NUMBER.fullmatch(str(int(national))) is None:
-            return None
-        return f"+{home.country_code_text}{national}"
+        return _finished_e164(digits, home, home.code_lengths)
     national = _national(digits, home, None)
     if digits[0] == "0" or len(digits) < _SHORTEST_INTERNATIONAL:
         return _e164(national)
@@ -289,6 +311,29 @@ def digits_e164(plus: bool, digits: str, region: str) -> str | None:
         return _e164(national)
     international = _international(digits)
     return _e164(international if _is_valid(international) else national)
+
+
+def _finished_e164(national: str, plan: _Plan, code_lengths: tuple[ValidationResult, ...]) -> str | None:
+    """``_e164(_finish(plan.country_code, national, plan))`` in one call, ``code_lengths`` being
+    ``code_plan(plan.country_code).lengths``: the inner step of the common readings, so ``_finish`` and
+    ``_e164`` are repeated here step for step (the corpus test compares both ways with phonenumbers)."""
+    if len(national) < _SHORTEST_NATIONAL:
+        return None
+    found = plan.national_prefix.match(national) if plan.national_prefix is not None else None
+    if found is not None:
+        if plan.transform is None:
+            stripped = national[found.end() :]
+            if plan.general(stripped) is None and plan.general(national) is not None:
+                stripped = national
+        else:
+            stripped = _strip_national_prefix(national, plan)
+        if plan.lengths[len(stripped)] not in _KEEP_NATIONAL_PREFIX:
+            national = stripped
+    if len(national) > _LONGEST_NATIONAL or code_lengths[len(national)] != _IS_POSSIBLE:
+        return None
+    if plan.country_code == 1 and NANP_NUMBER.fullmatch(str(int(national))) is None:
+        return None
+    return f"+{plan.country_code_text}{national}"
 
 
 def _e164(number: _Number | None) -> str | None:

@@ -43,7 +43,12 @@ def phone_in_context(values: pd.Series, context: Context) -> Normalized:
 # A plain North American number: optional "+" and "1", area code, exchange, line; spaces, dots, dashes and
 # parentheses between the groups only.
 _NANP_SHAPE = r"^(\+)?(?:(1)[\s.\-]*)?\(?([2-9]\d\d)\)?[\s.\-]*([2-9]\d\d)[\s.\-]*(\d{4})$"
-NANP_SHAPE = re.compile(_NANP_SHAPE)
+# The shapes ``nanp_fast_path`` takes, one pattern per kind of row, for the phone lane (``fast_lane.py``) to
+# fullmatch trimmed text: in a US or CA row any of them (a "+" only before the "1"), elsewhere "+1 ..." only.
+# Groups: area code, exchange, line.
+_NANP_NUMBER = r"\(?([2-9]\d\d)\)?[\s.\-]*([2-9]\d\d)[\s.\-]*(\d{4})"
+NANP_IN_REGION = re.compile(rf"(?:\+?1[\s.\-]*)?{_NANP_NUMBER}")
+NANP_PLUS_ONE = re.compile(rf"\+1[\s.\-]*{_NANP_NUMBER}")
 
 
 def nanp_fast_path(values: pd.Series, regions: pd.Series) -> pd.Series:

@@ -93,28 +93,38 @@ def prepare_column(
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(normalized, sent, reasons)`` for one column: ``sent`` is the SHA-256 of ``normalized`` where the platform
     hashes ``identifier``, else ``normalized`` itself. Values already SHA-256 hex pass through (lowercased) in
-    hashed fields. Email and phone values that take a fast lane are normalized and hashed in one pass; the
-    rest (and every other identifier) take the full path."""
-    lane = FAST_LANES.get(rules.normalizer(identifier))
-    if lane is None:
-        return _prepare_fully(raw, identifier, rules, context)
-    normalized, reasons, taken, kept = lane(raw.to_numpy(dtype=object), context)
-    if rules.hashes(identifier):
-        sent = np.full(len(normalized), None, dtype=object)
-        # Lane values are never blank and never 64 characters long: nothing for _digest's checks to catch.
-        sent[kept] = [sha256(value.encode()).hexdigest() for value in normalized[kept]]
-    else:
-        sent = normalized.copy()
-    rest = ~taken
-    if rest.any():
-        plain, out, why = _prepare_fully(raw[rest], identifier, rules, rest_context(context, rest))
-        normalized[rest], sent[rest], reasons[rest] = plain.to_numpy(object), out.to_numpy(object), why.to_numpy(object)
+    hashed fields. Email and phone values go through a fast lane first (``fast_lane.py``); the values it does
+    not take (and every other identifier) take the full path."""
+    normalized, sent, reasons, _ = _column_arrays(raw, identifier, rules, context)
     index = raw.index
     return (
         pd.Series(normalized, index=index, dtype=object),
         pd.Series(sent, index=index, dtype=object),
         pd.Series(reasons, index=index, dtype=object),
     )
+
+
+def _column_arrays(
+    raw: pd.Series, identifier: IdentifierType, rules: PlatformRules, context: Context
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``prepare_column`` as arrays, with a fourth: whether each value was kept (sent)."""
+    lane = FAST_LANES.get(rules.normalizer(identifier))
+    if lane is None:
+        plain, out, why = _prepare_fully(raw, identifier, rules, context)
+        sent = out.to_numpy(dtype=object)
+        return plain.to_numpy(dtype=object), sent, why.to_numpy(dtype=object), pd.notna(sent)
+    normalized, reasons, taken, kept = lane(raw.to_numpy(dtype=object), context)
+    sent = normalized.copy()
+    if rules.hashes(identifier):
+        # Lane values are never blank and never 64 characters long: nothing for _digest's checks to catch.
+        sent[kept] = [sha256(value.encode()).hexdigest() for value in normalized[kept]]
+    rest = ~taken
+    if rest.any():
+        plain, part, why = _prepare_fully(raw[rest], identifier, rules, rest_context(context, rest))
+        part_sent = part.to_numpy(dtype=object)
+        normalized[rest], sent[rest], reasons[rest] = plain.to_numpy(dtype=object), part_sent, why.to_numpy(object)
+        kept[rest] = pd.notna(part_sent)
+    return normalized, sent, reasons, kept
 
 
 def _prepare_fully(
@@ -186,20 +196,17 @@ def prepare_identifiers(
     values: dict[str, np.ndarray] = {}
     reasons: dict[str, np.ndarray] = {}
     normalized: dict[str, np.ndarray] = {}
+    kept: dict[str, np.ndarray] = {}
     for field, spec in fields.items():
-        plain, sent, why = _guarded(
+        normalized[field], values[field], reasons[field], kept[field] = _guarded(
             f"field {field!r} (column {spec.column!r})",
-            lambda spec=spec: prepare_column(body[spec.column], spec.identifier, rules, context),
+            lambda spec=spec: _column_arrays(body[spec.column], spec.identifier, rules, context),
         )
-        values[field], reasons[field] = sent.to_numpy(), why.to_numpy()
-        if keep_normalized:
-            normalized[field] = plain.to_numpy()
     columns = list(fields)
-    value_frame = pd.DataFrame(values, index=frame.index, columns=columns, dtype=object)
     return PreparedIdentifiers(
-        values=value_frame,
+        values=pd.DataFrame(values, index=frame.index, columns=columns, dtype=object),
         drop_reasons=pd.DataFrame(reasons, index=frame.index, columns=columns, dtype=object),
-        usable=pd.Series(_usable(value_frame, fields, rules), index=frame.index, name="usable"),
+        usable=pd.Series(_usable(kept, len(frame), fields, rules), index=frame.index, name="usable"),
         normalized=pd.DataFrame(normalized, index=frame.index, columns=columns, dtype=object)
         if keep_normalized
         else None,
@@ -222,13 +229,15 @@ def _guarded(what: str, work: Callable[[], T]) -> T:
         raise IdentifierError(f"{what}: preparing identifiers failed ({type(error).__name__})") from None
 
 
-def _usable(values: pd.DataFrame, fields: Mapping[str, FieldSpec], rules: PlatformRules) -> np.ndarray:
-    """Rows where every identifier of at least one of the platform's match-key sets survived."""
+def _usable(
+    kept: Mapping[str, np.ndarray], rows: int, fields: Mapping[str, FieldSpec], rules: PlatformRules
+) -> np.ndarray:
+    """Rows where every identifier of at least one of the platform's match-key sets survived (``kept``: per
+    field, whether each row's value survived)."""
     survived: dict[IdentifierType, np.ndarray] = {}
     for field, spec in fields.items():
-        kept = values[field].notna().to_numpy()
-        survived[spec.identifier] = survived.get(spec.identifier, np.zeros(len(values), dtype=bool)) | kept
-    usable = np.zeros(len(values), dtype=bool)
+        survived[spec.identifier] = survived.get(spec.identifier, np.zeros(rows, dtype=bool)) | kept[field]
+    usable = np.zeros(rows, dtype=bool)
     for keys in rules.match_keys:
         if keys.issubset(survived):
             usable |= np.logical_and.reduce([survived[key] for key in keys])

@@ -77,6 +77,7 @@ def _same(fast: tuple[pd.Series, ...], full: tuple[pd.Series, ...]) -> None:
 def test_the_email_lane_gives_what_the_full_normalizer_gives(platform):
     rng = random.Random(corpus.SEED)
     raw = [r for r, _ in corpus.emails()] + [e for _, e in corpus.emails()] + ["a@b", "a@@b.com", "a b@c.com"]
+    raw += ["a@b.c>d", "x@y.co>", " MAILTO:X@Y.CO ", "mailto:x@y.co?subject=hi", "Jo <jo@y.co>", "mailtox@y.co"]
     values = pd.Series(_mixed(raw, rng), dtype=object, index=range(7, 7 + len(raw) + 360))
     context = Context()
     _same(NORMALIZERS["email"](values, context), FULL_NORMALIZERS["email"](values, context))
@@ -102,6 +103,45 @@ def test_the_phone_lane_gives_what_the_full_normalizer_gives(platform, default_r
     _same(prepare_column(values, "phone", rules, context), _prepare_fully(values, "phone", rules, context))
     _, _, taken, _ = phone_lane(values.to_numpy(dtype=object), context)
     assert taken.mean() > 0.8
+
+
+def _north_american_texts(rng: random.Random, count: int) -> list[str]:
+    """North American numbers in the shapes the lane reads inline and in near misses (a "+" without the "1",
+    area codes or exchanges starting with 0 or 1, brackets half closed, extra digits, padding of any kind)."""
+    shapes = ["{a}{e}{l}", "({a}) {e}-{l}", "{a}.{e}.{l}", "+1 {a} {e} {l}", "1-{a}-{e}-{l}", "+{a}{e}{l}",
+              "1{a}{e}{l}", "2{a}{e}{l}", "+1 ({a}) {e}-{l}", "+11{a}{e}{l}", "({a} {e}-{l}", "{a}) {e} {l}",
+              "1 ({a}){e}.{l}", "+1.{a}.{e}.{l}", "+ 1 {a} {e} {l}", "{a} {e} {l} 1", "+1{a}{e}{l}", "1 {a}\t{e} {l}",
+              "+1-{a}-{e}-{l}", "({a})-{e}-{l}", "{a}--{e}..{l}", "(+1) {a} {e} {l}", "+44 {a} {e} {l}"]  # fmt: skip
+    pads = ["", " ", "\t", "\u00a0", "\u2003", "\n", "\x1c"]
+    texts = []
+    for _ in range(count):
+        area = rng.choice(["650", "212", "416", "150", "050", "911"])
+        text = rng.choice(shapes).format(
+            a=area, e=rng.choice(["555", "155", "055", "234"]), l=f"{rng.randrange(10000):04d}"
+        )
+        texts.append(rng.choice(pads) + text + rng.choice(pads))
+    return texts
+
+
+@pytest.mark.parametrize("platform", ["meta", "google"])
+def test_the_phone_lane_reads_north_american_shapes_as_the_full_normalizer_does(platform):
+    rng = random.Random(corpus.SEED)
+    values = pd.Series(_north_american_texts(rng, 3000), dtype=object)
+    countries = pd.Series([rng.choice(["US", "CA", "GB", "DE", None, "XX"]) for _ in range(len(values))], dtype=object)
+    rules = get_platform(platform)
+    context = Context(rules.phone_format, rules.default_region, row_countries(countries))
+    _same(NORMALIZERS["phone"](values, context), FULL_NORMALIZERS["phone"](values, context))
+    _same(prepare_column(values, "phone", rules, context), _prepare_fully(values, "phone", rules, context))
+    _, _, taken, kept = phone_lane(values.to_numpy(dtype=object), context)
+    assert taken.mean() > 0.8 and kept.mean() > 0.2  # the comparison is not vacuous
+
+
+def test_row_countries_reads_text_and_other_values_alike():
+    mixed = pd.Series(["US", " gb ", None, np.nan, b"DE", 1.0, "United Kingdom", pd.NA, "N/A", 44], dtype=object)
+    assert plain(row_countries(mixed)) == ["US", "GB", None, None, "DE", None, "GB", None, None, None]
+    for dtype in ("string", "category", object):
+        named = pd.Series(["US", "fr", None, "Deutschland"], dtype=dtype)
+        assert plain(row_countries(named)) == ["US", "FR", None, "DE"]
 
 
 def test_prepare_identifiers_with_the_lanes_drops_and_counts_as_before():
