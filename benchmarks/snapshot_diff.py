@@ -8,6 +8,10 @@ the changes written into membership history with its indexes); "bare SQL" is CRE
 same source rows, measured in the same run. Then ``--retained`` more partitions are snapshotted and diffed the
 same way, and the diff of the last one (with that many earlier partitions kept) is set against the first diff
 (one earlier partition kept): a diff reads only its two partitions, so the two should match.
+
+On the embedded server each step is also measured in CPU seconds of the whole server (every PostgreSQL process,
+ended sessions included): on a shared machine the wall-clock figures move with the other jobs' load, the CPU
+figures hardly.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import datetime as dt
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -51,6 +56,43 @@ def day(n: int) -> dt.datetime:
 
 def ref(n: int) -> PartitionRef:
     return PartitionRef(f"{day(n):%Y-%m-%d}", day(n))
+
+
+class ServerCpu:
+    """CPU seconds used so far by a PostgreSQL server on this machine: its postmaster, the processes it runs and
+    (through the postmaster's children's times) those that have ended, such as closed sessions."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        with engine.connect() as conn:
+            data_directory = conn.execute(sa.text("show data_directory")).scalar_one()
+        self.postmaster = int((Path(data_directory) / "postmaster.pid").read_text().split()[0])
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def seconds(self) -> float:
+        ticks = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            parent, user, system, children_user, children_system = int(fields[1]), *map(int, fields[11:15])
+            if int(entry.name) == self.postmaster:
+                ticks += user + system + children_user + children_system
+            elif parent == self.postmaster:
+                ticks += user + system
+        return ticks / self.tick
+
+
+@contextlib.contextmanager
+def measured(results: dict[str, float], cpu: dict[str, float], name: str, server: ServerCpu | None) -> Iterator[None]:
+    """Wall-clock seconds of the step into ``results``, and the server's CPU seconds into ``cpu`` when known."""
+    before = server.seconds() if server else 0.0
+    with timed(results, name):
+        yield
+    if server:
+        cpu[name] = server.seconds() - before
 
 
 def load_source(engine: sa.Engine, members: int) -> int:
@@ -92,25 +134,29 @@ def snapshot(engine: sa.Engine, n: int) -> None:
     )  # fmt: skip
 
 
-def pipeline(engine: sa.Engine, results: dict[str, float]) -> tuple[int, int]:
+def pipeline(
+    engine: sa.Engine, results: dict[str, float], cpu: dict[str, float], server: ServerCpu | None
+) -> tuple[int, int]:
     for n in (1, 2):
-        with timed(results, f"snapshot day {n}"):
+        with measured(results, cpu, f"snapshot day {n}", server):
             snapshot(engine, n)
-    with timed(results, "diff day 2"):
+    with measured(results, cpu, "diff day 2", server):
         diff = materialize_diff(engine, AUDIENCE, ref(2), ref(1))
     return diff.entered, diff.exited
 
 
-def bare_sql(engine: sa.Engine, results: dict[str, float]) -> tuple[int, int]:
+def bare_sql(
+    engine: sa.Engine, results: dict[str, float], cpu: dict[str, float], server: ServerCpu | None
+) -> tuple[int, int]:
     with engine.begin() as conn:
         conn.execute(sa.text("drop table if exists bench.s1, bench.s2, bench.changes"))
     for n in (1, 2):
-        with timed(results, f"snapshot day {n}"), engine.begin() as conn:
+        with measured(results, cpu, f"snapshot day {n}", server), engine.begin() as conn:
             conn.execute(
                 sa.text(f"create table bench.s{n} as select * from ({AUDIENCE_SQL}) q"),
                 {"window_start": day(n), "window_end": day(n + 1)},
             )
-    with timed(results, "diff day 2"), engine.begin() as conn:
+    with measured(results, cpu, "diff day 2", server), engine.begin() as conn:
         conn.execute(
             sa.text(
                 """create table bench.changes as
@@ -150,9 +196,10 @@ def main() -> None:
         ensure_schema(engine)
         forget_benchmark_audience(engine)
         members = load_source(engine, args.members)
-        ours, bare = {}, {}
-        ours_changes = pipeline(engine, ours)
-        bare_changes = bare_sql(engine, bare)
+        server = ServerCpu(engine) if not args.url else None
+        ours, bare, ours_cpu, bare_cpu = {}, {}, {}, {}
+        ours_changes = pipeline(engine, ours, ours_cpu, server)
+        bare_changes = bare_sql(engine, bare, bare_cpu, server)
         assert ours_changes == bare_changes, (ours_changes, bare_changes)
         rows = [
             [step, f"{ours[step]:.2f}", f"{bare[step]:.2f}", f"{ours[step] / bare[step]:.2f}x",
@@ -167,6 +214,19 @@ def main() -> None:
             ["step", "pipeline s", "bare SQL s", "ratio", "pipeline members/s"],
             rows,
         )
+        if server:
+            cpu_rows = [
+                [step, f"{ours_cpu[step]:.2f}", f"{bare_cpu[step]:.2f}", f"{ours_cpu[step] / bare_cpu[step]:.2f}x"]
+                for step in ours_cpu
+            ]
+            total_ours_cpu, total_bare_cpu = sum(ours_cpu.values()), sum(bare_cpu.values())
+            cpu_rows.append(["total", f"{total_ours_cpu:.2f}", f"{total_bare_cpu:.2f}",
+                             f"{total_ours_cpu / total_bare_cpu:.2f}x"])  # fmt: skip
+            print_table(
+                "The same steps in CPU seconds of the whole PostgreSQL server",
+                ["step", "pipeline CPU s", "bare SQL CPU s", "ratio"],
+                cpu_rows,
+            )
         if args.retained > 1:
             last, times = diff_with_retained(engine, args.retained)
             print(
@@ -179,6 +239,11 @@ def main() -> None:
         for step in ours:
             print(result_line(f"{step.replace(' ', '_')}_{members}", ours[step], "s", bare[step]))
         print(result_line(f"snapshot_and_diff_{members}", total_ours, "s", total_bare))
+        if server:
+            for step in ours_cpu:
+                metric = f"{step.replace(' ', '_')}_server_cpu_{members}"
+                print(result_line(metric, ours_cpu[step], "s", bare_cpu[step]))
+            print(result_line(f"snapshot_and_diff_server_cpu_{members}", total_ours_cpu, "s", total_bare_cpu))
         if args.retained > 1:
             print(result_line(f"diff_{args.retained}_retained_vs_1_{members}", last, "s", ours["diff day 2"]))
 

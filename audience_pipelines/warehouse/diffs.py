@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from audience_pipelines.warehouse.schema import SCHEMA
+from audience_pipelines.warehouse.snapshot_tables import partition_table
 from audience_pipelines.warehouse.snapshots import SAMPLE_SIZE, newest_snapshot_before, snapshot_exists
 
 
@@ -43,18 +44,22 @@ class DiffResult:
         return self.exited / self.previous_member_count if self.previous_member_count else 0.0
 
 
-# One pass over each of the two partitions' tables (the partitioned snapshot_members reads no other), merged by
-# member key, so the changes are also written in key order.
-_CHANGES = f"""
-insert into {SCHEMA}.membership_changes (audience, partition_start, member_key, change)
-select :audience, :current_start, coalesce(c.member_key, p.member_key),
-       case when p.member_key is null then 'entered' else 'exited' end
-from (select member_key from {SCHEMA}.snapshot_members
-      where audience = :audience and partition_start = :current_start) c
-full join (select member_key from {SCHEMA}.snapshot_members
-           where audience = :audience and partition_start = :previous_start) p on p.member_key = c.member_key
-where c.member_key is null or p.member_key is null
-"""
+def _changes_sql(audience: str, current: dt.datetime, previous: dt.datetime | None) -> str:
+    """Who entered and who exited, from one pass over each of the two partitions' tables (named, so nothing else
+    is read and their row counts are known), merged by member key: the changes are written in key order."""
+    current_rows = f"select member_key from {SCHEMA}.{partition_table(audience, current)}"
+    previous_rows = (
+        f"select member_key from {SCHEMA}.{partition_table(audience, previous)}"
+        if previous is not None
+        else "select null::text as member_key where false"
+    )
+    return f"""
+        insert into {SCHEMA}.membership_changes (audience, partition_start, member_key, change)
+        select :audience, :current_start, coalesce(c.member_key, p.member_key),
+               case when p.member_key is null then 'entered' else 'exited' end
+        from ({current_rows}) c full join ({previous_rows}) p on p.member_key = c.member_key
+        where c.member_key is null or p.member_key is null
+    """
 
 
 def materialize_diff(
@@ -109,7 +114,7 @@ def materialize_diff(
                 ),
                 params,
             )
-        conn.execute(sa.text(_CHANGES), params)
+        conn.execute(sa.text(_changes_sql(audience, current.start, previous.start if previous else None)), params)
         counts = conn.execute(
             sa.text(
                 f"""select count(*) filter (where change = 'entered') as entered,

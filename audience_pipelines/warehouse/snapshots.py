@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -13,14 +15,20 @@ from audience_pipelines.warehouse.combined import collect_combined_members
 from audience_pipelines.warehouse.people import drop_suppressed
 from audience_pipelines.warehouse.schema import SCHEMA
 from audience_pipelines.warehouse.snapshot_tables import (
+    ATTRIBUTES_FINGERPRINT_SQL,
     attach_partition_table,
     drop_partition_table,
     ensure_audience_table,
+    freeze_partition_table,
     load_partition_table,
     partition_table,
 )
 
 SAMPLE_SIZE = 5
+#: a session's memory for its temporary table, taken as it fills: about 120 bytes a member, so up to 2 million
+#: members are evaluated without writing their rows out and reading them back
+TEMP_BUFFERS = "256MB"
+INVALID_PARAMETER_VALUE = "22023"
 
 
 class AudienceSqlError(Exception):
@@ -73,18 +81,20 @@ def _sql_failure(audience: Audience, error: sa.exc.DBAPIError, when: str) -> Aud
     )
 
 
-def _check_columns(conn: sa.Connection, audience: Audience, window: Window) -> None:
+def _check_columns(conn: sa.Connection, audience: Audience, window: Window) -> dict[str, int]:
+    """The type (oid) of each column the audience's SQL returns, once it is known to return the declared ones."""
     try:
         result = conn.execute(sa.text(f"select * from ({audience.sql}) q limit 0"), _query_params(window))
     except sa.exc.DBAPIError as error:
         raise _sql_failure(audience, error, "to plan") from None
-    returned = set(result.keys())
-    missing = [c for c in ["member_key", *audience.columns] if c not in returned]
+    types = {column[0]: column[1] for column in result.cursor.description}
+    missing = [c for c in ["member_key", *audience.columns] if c not in types]
     if missing:
         raise AudienceSqlError(
             f"audience '{audience.name}': its SQL does not return the declared column(s) "
-            f"{', '.join(missing)} (it returns: {', '.join(sorted(returned))})"
+            f"{', '.join(missing)} (it returns: {', '.join(sorted(types))})"
         )
+    return types
 
 
 def _read_only(conn: sa.Connection, audience: Audience) -> None:
@@ -94,13 +104,62 @@ def _read_only(conn: sa.Connection, audience: Audience) -> None:
     conn.execute(sa.text(f"set local statement_timeout = {milliseconds}"))
 
 
-def _evaluate_sql(audience: Audience) -> str:
-    """Members into the session's temporary table (the one table a read-only transaction may write)."""
-    attributes = ", ".join(f"'{c}', q.\"{c}\"" for c in audience.columns)
+def _scalar_columns(conn: sa.Connection, types: dict[str, int]) -> set[str]:
+    """Columns whose values become JSON strings, numbers or booleans (never an object or array holding nulls)."""
+    scalar = set(
+        conn.execute(
+            sa.text(
+                "select oid from pg_type where oid = any(:oids) and typtype = 'b' "
+                "and typcategory in ('B', 'D', 'N', 'S', 'T')"
+            ),
+            {"oids": list(set(types.values()))},
+        ).scalars()
+    )
+    return {name for name, oid in types.items() if oid in scalar}
+
+
+def _attributes_sql(conn: sa.Connection, audience: Audience, scalar: set[str]) -> str:
+    """The row's attributes as jsonb without null values, as ``jsonb_strip_nulls(jsonb_build_object(...))`` gives.
+
+    ``json_object(... absent on null)`` (PostgreSQL 16+) leaves SQL nulls out as it builds, at a third less cost;
+    it matches the stripped object exactly when every column is a scalar, so nested values are still stripped.
+    """
+    if not audience.columns:
+        return "'{}'::jsonb"
+    if conn.dialect.server_version_info < (16,):
+        pairs = ", ".join(f"'{c}', q.\"{c}\"" for c in audience.columns)
+        return f"jsonb_strip_nulls(jsonb_build_object({pairs}))"
+    pairs = ", ".join(f"'{c}': q.\"{c}\"" for c in audience.columns)
+    built = f"json_object({pairs} absent on null returning jsonb)"
+    return built if scalar.issuperset(audience.columns) else f"jsonb_strip_nulls({built})"
+
+
+def _identifiers_present_sql(audience: Audience, scalar: set[str]) -> str:
+    """A bitmask of the identifiers the row has (bit i: ``identifiers[i]`` is not blank), read from the columns.
+
+    Same test as ``nullif(btrim(attributes ->> c), '') is not null`` on the stored row, without parsing it.
+    """
+    bits = []
+    for i, column in enumerate(map(str, audience.identifiers)):
+        value = f'q."{column}"'
+        text = f"{value}::text" if column in scalar else f"to_jsonb({value}) #>> '{{}}'"
+        bits.append(f"case when nullif(btrim({text}), '') is not null then {1 << i} else 0 end")
+    return " + ".join(bits) if bits else "0"
+
+
+def _evaluate_sql(conn: sa.Connection, audience: Audience, types: dict[str, int]) -> str:
+    """Members into the session's temporary table (the one table a read-only transaction may write), each with
+    its attributes, their fingerprint and identifier bitmask, in member-key order: the form they are stored in."""
+    scalar = _scalar_columns(conn, types)
+    fingerprint = ATTRIBUTES_FINGERPRINT_SQL.format(attributes="r.attributes")
     return f"""
-        insert into pg_temp.audience_rows (member_key, attributes)
-        select q.member_key::text, jsonb_strip_nulls(jsonb_build_object({attributes}))
-        from ({audience.sql}) q
+        insert into pg_temp.audience_rows (member_key, attributes, attributes_fingerprint, identifiers_present)
+        select r.member_key, r.attributes, {fingerprint}, r.identifiers_present
+        from (select q.member_key::text as member_key, {_attributes_sql(conn, audience, scalar)} as attributes,
+                     {_identifiers_present_sql(audience, scalar)} as identifiers_present
+              from ({audience.sql}) q
+              offset 0) r  -- keeps the attributes built once per row
+        order by r.member_key
     """
 
 
@@ -115,18 +174,37 @@ def _collect_members(
     if audience.is_combined:
         return Window(*collect_combined_members(conn, audience, partition_key, partition_start))
     window = audience_window(audience, partition_end)
-    _check_columns(conn, audience, window)
-    conn.execute(sa.text(_evaluate_sql(audience)), _query_params(window))
+    types = _check_columns(conn, audience, window)
+    conn.execute(sa.text(_evaluate_sql(conn, audience, types)), _query_params(window))
     return window
 
 
-def _identifier_counts_sql(audience: Audience, table: str) -> str:
-    """Members and members with each identifier, counted over what was stored."""
+def _identifier_counts_sql(audience: Audience) -> str:
+    """Members and members with each identifier, counted over the rows about to be stored (a combined audience's
+    rows carry no bitmask: their attributes are read)."""
     present = "".join(
-        f", count(*) filter (where nullif(btrim(attributes ->> '{c}'), '') is not null) as \"{c}\""
-        for c in map(str, audience.identifiers)
+        f", count(*) filter (where coalesce(identifiers_present & {1 << i} <> 0, "
+        f"nullif(btrim(attributes ->> '{c}'), '') is not null)) as \"{c}\""
+        for i, c in enumerate(map(str, audience.identifiers))
     )
-    return f"select count(*) as member_count{present} from {SCHEMA}.{table}"
+    return f"select count(*) as member_count{present} from pg_temp.audience_rows"
+
+
+@contextlib.contextmanager
+def _snapshot_session(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A session whose temporary table stays in memory up to ``TEMP_BUFFERS``, closed afterwards so that memory
+    goes back (a session that already used temporary tables keeps its size: it can no longer change)."""
+    with engine.connect() as conn:
+        try:
+            with conn.begin():
+                conn.execute(sa.text(f"set temp_buffers = '{TEMP_BUFFERS}'"))
+        except sa.exc.DBAPIError as error:
+            if getattr(error.orig, "pgcode", None) != INVALID_PARAMETER_VALUE:
+                raise
+        try:
+            yield conn
+        finally:
+            conn.invalidate()
 
 
 def materialize_snapshot(
@@ -139,10 +217,15 @@ def materialize_snapshot(
     run_id: str | None = None,
 ) -> SnapshotResult:
     """Replace one snapshot partition with the audience's membership as of ``partition_end``."""
-    with engine.connect() as conn:  # one session: its temporary table outlives the read-only transaction
+    with _snapshot_session(engine) as conn:  # its temporary table outlives the read-only transaction
         with conn.begin():
             conn.execute(sa.text("drop table if exists pg_temp.audience_rows"))
-            conn.execute(sa.text("create temporary table audience_rows (member_key text, attributes jsonb)"))
+            conn.execute(
+                sa.text(
+                    """create temporary table audience_rows (member_key text, attributes jsonb,
+                           attributes_fingerprint bigint, identifiers_present bigint)"""
+                )
+            )
         try:
             with conn.begin():
                 _read_only(conn, audience)
@@ -160,7 +243,22 @@ def materialize_snapshot(
         finally:
             with conn.begin():
                 conn.execute(sa.text("drop table if exists pg_temp.audience_rows"))
+        conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
+        with conn.begin():
+            freeze_partition_table(conn, audience.name, partition_start)
         return result
+
+
+def _stored_rows_sql(audience: Audience) -> str:
+    """The evaluated rows as they are stored: a SQL audience's are ready (and in key order, as the temporary table
+    is read front to back); a combined audience's are fingerprinted and sorted here."""
+    if not audience.is_combined:
+        return "select member_key, attributes, attributes_fingerprint from pg_temp.audience_rows"
+    fingerprint = ATTRIBUTES_FINGERPRINT_SQL.format(attributes="attributes")
+    return (
+        f"select member_key, attributes, {fingerprint} as attributes_fingerprint from pg_temp.audience_rows "
+        "order by member_key"
+    )
 
 
 def _replace_partition(
@@ -178,16 +276,14 @@ def _replace_partition(
         sa.text("select pg_advisory_xact_lock(hashtext(:k))"),
         {"k": f"{SCHEMA}.{partition_table(audience.name, partition_start)}"},
     )
+    counts = dict(conn.execute(sa.text(_identifier_counts_sql(audience))).mappings().one())
     try:
-        loaded = load_partition_table(
-            conn, audience.name, partition_start, "select member_key, attributes from pg_temp.audience_rows", {}
-        )
+        loaded = load_partition_table(conn, audience.name, partition_start, _stored_rows_sql(audience), {})
     except sa.exc.IntegrityError as error:
         raise AudienceSqlError(
             f"audience '{audience.name}': its SQL must return one row per member with a non-null "
             f"member_key ({error.orig.diag.message_primary})"
         ) from None
-    counts = dict(conn.execute(sa.text(_identifier_counts_sql(audience, loaded))).mappings().one())
     member_count = int(counts.pop("member_count"))
     identifier_counts = {name: int(value) for name, value in counts.items()}
     sample = conn.execute(
