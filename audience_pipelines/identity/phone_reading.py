@@ -179,9 +179,10 @@ def _strip_national_prefix(number: str, plan: _Plan) -> str:
     return candidate
 
 
-def _finish(code: int, national: str, plan: _Plan) -> _Number | None:
-    """The national prefix stripped where what remains is a possible length, and the length limits checked
-    (``_strip_national_prefix``, inlined for the common case: a plain prefix such as ``0``)."""
+def _significant(national: str, plan: _Plan) -> str | None:
+    """The national number with its national prefix stripped where what remains is a possible length
+    (``_strip_national_prefix``, inlined for the common case: a plain prefix such as ``0``); None when it is
+    too short or too long to be a number."""
     if len(national) < _SHORTEST_NATIONAL:
         return None
     found = plan.national_prefix.match(national) if plan.national_prefix is not None else None
@@ -194,9 +195,13 @@ def _finish(code: int, national: str, plan: _Plan) -> _Number | None:
             stripped = _strip_national_prefix(national, plan)
         if plan.lengths[len(stripped)] not in _KEEP_NATIONAL_PREFIX:
             national = stripped
-    if len(national) > _LONGEST_NATIONAL:
-        return None
-    return code, national
+    return None if len(national) > _LONGEST_NATIONAL else national
+
+
+def _finish(code: int, national: str, plan: _Plan) -> _Number | None:
+    """The national prefix stripped where what remains is a possible length, and the length limits checked."""
+    significant = _significant(national, plan)
+    return None if significant is None else (code, significant)
 
 
 def read_digits(plus: bool, digits: str, region: str) -> Reading | None:
@@ -315,25 +320,14 @@ def digits_e164(plus: bool, digits: str, region: str) -> str | None:
 
 def _finished_e164(national: str, plan: _Plan, code_lengths: tuple[ValidationResult, ...]) -> str | None:
     """``_e164(_finish(plan.country_code, national, plan))`` in one call, ``code_lengths`` being
-    ``code_plan(plan.country_code).lengths``: the inner step of the common readings, so ``_finish`` and
-    ``_e164`` are repeated here step for step (the corpus test compares both ways with phonenumbers)."""
-    if len(national) < _SHORTEST_NATIONAL:
+    ``code_plan(plan.country_code).lengths``: the inner step of the common readings, so ``_e164``'s checks are
+    repeated here step for step (the corpus test compares both ways with phonenumbers)."""
+    significant = _significant(national, plan)
+    if significant is None or code_lengths[len(significant)] != _IS_POSSIBLE:
         return None
-    found = plan.national_prefix.match(national) if plan.national_prefix is not None else None
-    if found is not None:
-        if plan.transform is None:
-            stripped = national[found.end() :]
-            if plan.general(stripped) is None and plan.general(national) is not None:
-                stripped = national
-        else:
-            stripped = _strip_national_prefix(national, plan)
-        if plan.lengths[len(stripped)] not in _KEEP_NATIONAL_PREFIX:
-            national = stripped
-    if len(national) > _LONGEST_NATIONAL or code_lengths[len(national)] != _IS_POSSIBLE:
+    if plan.country_code == 1 and NANP_NUMBER.fullmatch(str(int(significant))) is None:
         return None
-    if plan.country_code == 1 and NANP_NUMBER.fullmatch(str(int(national))) is None:
-        return None
-    return f"+{plan.country_code_text}{national}"
+    return f"+{plan.country_code_text}{significant}"
 
 
 def _e164(number: _Number | None) -> str | None:
