@@ -253,14 +253,7 @@ def iter_pending_adds(
             order by s.member_key limit :limit"""
     )
     params = _planning_params(sync, snapshot, columns)
-    after = ""
-    while True:
-        with engine.connect() as conn:
-            if not with_transition:
-                merge_by_member_key(conn)
-            rows = _fetch_tuples(conn, query, {**params, "after": after, "limit": batch_size})
-        if not rows:
-            return
+    for rows in _pages(engine, query, params, batch_size, merge=not with_transition):
         keys, fingerprints, snapshot_fingerprints, transitions, *values = zip(*rows, strict=True)
         yield PendingPage(
             list(keys),
@@ -269,9 +262,6 @@ def iter_pending_adds(
             dict(zip(columns, map(list, values), strict=True)),
             list(snapshot_fingerprints),
         )
-        if len(rows) < batch_size:  # the last page: no need to scan the rest of the snapshot again
-            return
-        after = keys[-1]
 
 
 def iter_pending_removes(
@@ -287,7 +277,8 @@ def iter_pending_removes(
     columns = f"l.member_key, l.fields, l.source_fingerprint, {_transition('l', 'exited', with_transition)}"
     query = sa.text(_removes_page(consent).format(select=columns) + " order by l.member_key limit :limit")
     params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
-    yield from _pages(engine, query, params, batch_size, merge=not with_transition)
+    for rows in _pages(engine, query, params, batch_size, merge=not with_transition):
+        yield [PendingMember(*row) for row in rows]
 
 
 def _transition(alias: str, change: str, wanted: bool) -> str:
@@ -317,18 +308,19 @@ def _fetch_tuples(conn: sa.Connection, query: sa.TextClause, params: dict[str, o
 
 def _pages(
     engine: sa.Engine, query: sa.TextClause, params: dict[str, object], batch_size: int, *, merge: bool
-) -> Iterator[list[PendingMember]]:
-    """Keyset pagination by member key: each page is read fresh, so checkpoints written meanwhile count."""
+) -> Iterator[list[tuple]]:
+    """Keyset pagination by member key (each row's first column): each page is read fresh, so checkpoints
+    written meanwhile count; ``merge``: plan it as a merge of the member-key indexes."""
     after = ""
     while True:
         with engine.connect() as conn:
             if merge:
                 merge_by_member_key(conn)
-            rows = conn.execute(query, {**params, "after": after, "limit": batch_size}).all()
+            rows = _fetch_tuples(conn, query, {**params, "after": after, "limit": batch_size})
         if not rows:
             return
-        yield [PendingMember(*row) for row in rows]
-        if len(rows) < batch_size:  # the last page
+        yield rows
+        if len(rows) < batch_size:  # the last page: no need to scan the rest of the snapshot again
             return
         after = rows[-1][0]
 
