@@ -29,7 +29,7 @@ create table if not exists {SCHEMA}.snapshot_partitions (
 create table if not exists {SCHEMA}.snapshot_members (
     audience text not null,
     partition_start timestamptz not null,
-    member_key text not null,
+    member_key text collate "C" not null,
     attributes jsonb not null
 ) partition by list (audience);
 -- A 64-bit hash of each row's whole attributes (as text), taken as it is loaded: a sync re-reads a member's
@@ -62,7 +62,7 @@ create table if not exists {SCHEMA}.diff_partitions (
 create table if not exists {SCHEMA}.membership_changes (
     audience text not null,
     partition_start timestamptz not null,
-    member_key text not null,
+    member_key text collate "C" not null,
     change text not null check (change in ('entered', 'exited'))
 );
 do $$ begin
@@ -78,7 +78,7 @@ create index if not exists membership_changes_member_hash on {SCHEMA}.membership
 
 create table if not exists {SCHEMA}.sync_ledger (
     sync text not null,
-    member_key text not null,
+    member_key text collate "C" not null,
     status text not null,
     fields jsonb not null,
     source_fingerprint text not null,
@@ -146,7 +146,7 @@ create index if not exists sync_runs_sync_idx on {SCHEMA}.sync_runs (sync, start
 create table if not exists {SCHEMA}.sync_rejections (
     run_id text not null,
     sync text not null,
-    member_key text,
+    member_key text collate "C",
     operation text not null,
     reason text not null,
     message text not null default '',
@@ -158,7 +158,7 @@ create index if not exists sync_rejections_run_idx on {SCHEMA}.sync_rejections (
 create table if not exists {SCHEMA}.sync_member_failures (
     sync text not null,
     operation text not null,
-    member_key text not null,
+    member_key text collate "C" not null,
     source_fingerprint text not null,
     attempts integer not null,
     reason text not null,
@@ -174,6 +174,21 @@ alter table {SCHEMA}.sync_runs add column if not exists skipped_consent bigint n
 alter table {SCHEMA}.sync_runs add column if not exists matched_low bigint;
 alter table {SCHEMA}.sync_runs add column if not exists matched_high bigint;
 alter table {SCHEMA}.sync_runs add column if not exists match_rate double precision;
+
+-- Member keys are opaque: they compare byte by byte (collation "C"), so sorting a snapshot, building its key and
+-- every keyset page, merge and b-tree insert over them skip the locale's collation rules (3x faster sorts than
+-- even C.UTF-8, more against en_US). Tables made by earlier versions are converted once; the view over
+-- membership_changes is dropped for it and made again below.
+do $$ declare t text; begin
+    foreach t in array array['snapshot_members', 'membership_changes', 'sync_ledger', 'sync_member_failures',
+                             'sync_rejections', 'forgotten_members'] loop
+        if exists (select 1 from pg_attribute where attrelid = to_regclass('{SCHEMA}.' || t)
+                   and attname = 'member_key' and attcollation <> 'pg_catalog."C"'::regcollation) then
+            drop view if exists {SCHEMA}.membership_history;
+            execute 'alter table {SCHEMA}.' || quote_ident(t) || ' alter column member_key type text collate "C"';
+        end if;
+    end loop;
+end $$;
 
 create or replace view {SCHEMA}.membership_history as
 select c.audience, c.member_key, c.change, d.partition_key, c.partition_start as changed_at, d.computed_at,
@@ -192,7 +207,7 @@ create table if not exists {SCHEMA}.suppressed_identifiers (
 );
 -- Member keys of forgotten people: later syncs never add them (an audit row, no identifier).
 create table if not exists {SCHEMA}.forgotten_members (
-    member_key text primary key,
+    member_key text collate "C" primary key,
     request_id text not null,
     forgotten_at timestamptz not null default now()
 );

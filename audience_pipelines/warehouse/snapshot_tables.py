@@ -156,7 +156,7 @@ def partition_unpartitioned_snapshots(conn: sa.Connection, legacy: str) -> None:
         fingerprint = ATTRIBUTES_FINGERPRINT_SQL.format(attributes="attributes")
         rows = (
             f"select member_key, attributes, {fingerprint} as attributes_fingerprint from {SCHEMA}.{legacy} "
-            "where audience = :legacy_audience and partition_start = :legacy_start order by member_key"
+            'where audience = :legacy_audience and partition_start = :legacy_start order by member_key collate "C"'
         )
         loaded = load_partition_table(
             conn, audience, partition_start, rows, {"legacy_audience": audience, "legacy_start": partition_start}

@@ -159,7 +159,7 @@ def _evaluate_sql(conn: sa.Connection, audience: Audience, types: dict[str, int]
                      {_identifiers_present_sql(audience, scalar)} as identifiers_present
               from ({audience.sql}) q
               offset 0) r  -- keeps the attributes built once per row
-        order by r.member_key
+        order by r.member_key collate "C"
     """
 
 
@@ -222,7 +222,7 @@ def materialize_snapshot(
             conn.execute(sa.text("drop table if exists pg_temp.audience_rows"))
             conn.execute(
                 sa.text(
-                    """create temporary table audience_rows (member_key text, attributes jsonb,
+                    """create temporary table audience_rows (member_key text collate "C", attributes jsonb,
                            attributes_fingerprint bigint, identifiers_present bigint)"""
                 )
             )
