@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from audience_pipelines.config import ProjectConfig, SyncConfig
 from audience_pipelines.warehouse.consent import count_without_consent
 from audience_pipelines.warehouse.diffs import PartitionRef
-from audience_pipelines.warehouse.ledger import SnapshotRef, count_pending, newest_snapshot
-from audience_pipelines.warehouse.sync_runs import RunCounts, get_state
+from audience_pipelines.warehouse.ledger import PendingKeys, SnapshotRef, count_pending, newest_snapshot
+from audience_pipelines.warehouse.sync_runs import RunCounts, get_state, other_runs_seen
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class SyncPlan:
     without_consent: int = 0
     skip_reason: str | None = None
     blocked_reason: str | None = None
+    #: the pending members by key, when few and no other run of the sync was going (see ``PendingKeys``)
+    pending_keys: PendingKeys | None = None
 
     @property
     def projected_size(self) -> int:
@@ -40,12 +42,18 @@ class SyncPlan:
 
 
 def plan_sync(
-    engine: sa.Engine, config: ProjectConfig, sync_name: str, requested: PartitionRef | None = None
+    engine: sa.Engine,
+    config: ProjectConfig,
+    sync_name: str,
+    requested: PartitionRef | None = None,
+    *,
+    run_id: str | None = None,
 ) -> SyncPlan:
     """Plan from the audience's newest snapshot against the sync's ledger (never an older snapshot).
 
     ``requested`` is the partition a run was asked for (a Dagster materialization of the destination
     asset): only the newest snapshot's partition can be synced; any other is skipped with the reason.
+    ``run_id``: the run this plan is for; its plan names the pending members when they are few.
     """
     sync = config.sync(sync_name)
     base = {"sync": sync.name, "destination": sync.destination, "audience": sync.audience}
@@ -69,14 +77,18 @@ def plan_sync(
                 skip_reason=f"destination already reflects snapshot {state.partition_key}, newer than "
                 f"{snapshot.partition_key}; a destination never moves backwards",
             )
-        adds, removes, held = count_pending(
+        # what the sync's other runs had done, seen before the ledger is read: a run compares it (see PendingKeys)
+        seen = other_runs_seen(conn, sync.name, except_run=run_id) if run_id is not None else None
+        counts = count_pending(
             conn,
             sync.name,
             snapshot,
             list(sync.identifiers) + list(sync.fields),
             sending=sync.adds,
             consent=sync.consent,
+            name_keys=seen is not None and seen[1] == 0,
         )
+        adds, removes, held = counts.adds, counts.removes, counts.held
         without_consent = count_without_consent(conn, sync.audience, snapshot.partition_start, sync.consent)
         reflected = (
             state.partition_start == snapshot.partition_start and snapshot.computed_at <= state.snapshot_computed_at
@@ -95,6 +107,7 @@ def plan_sync(
         removes=removes if sync.removes else 0,
         held=held,
         without_consent=without_consent,
+        pending_keys=PendingKeys(*counts.keys, run_id, seen) if counts.keys and seen and run_id else None,
     )
     return _guarded(plan, sync, tracked_adds=0 if sync.adds else adds)
 

@@ -41,6 +41,7 @@ from audience_pipelines.sync.overlap import OrderedWriter, ReadAhead
 from audience_pipelines.sync.plan import SyncPlan
 from audience_pipelines.warehouse.failures import MemberFailure, clear_failures, has_failures, record_failures
 from audience_pipelines.warehouse.ledger import (
+    PendingKeys,
     PendingMember,
     PendingPage,
     confirm_upload,
@@ -53,6 +54,7 @@ from audience_pipelines.warehouse.ledger import (
     record_removed,
     refresh_ledger_statistics,
     reset_ledger,
+    snapshot_unchanged,
 )
 from audience_pipelines.warehouse.locks import SyncBusyError, sync_lock
 from audience_pipelines.warehouse.sync_runs import (
@@ -60,6 +62,7 @@ from audience_pipelines.warehouse.sync_runs import (
     RejectedRow,
     RunCounts,
     get_state,
+    other_runs_seen,
     record_rejections,
     save_list,
     save_upload,
@@ -142,16 +145,19 @@ class SyncRunner:
     _jobs: dict[str, str] = field(default_factory=dict)
     #: Whether acknowledged members may have refusals on record to clear (known at the start of the adds).
     _add_failures_on_record: bool = True
+    #: Whether this run changed the ledger before its own work (a new list, an earlier run's job settled).
+    _ledger_changed_at_start: bool = False
 
     def run(self, plan: SyncPlan) -> SyncResult:
         assert plan.snapshot is not None and plan.blocked_reason is None and plan.skip_reason is None
         result = SyncResult(plan.initial_counts(), list_ref=None)
         started = time.monotonic()
         with long_lived_objects_frozen(), self.session(result, f"sync '{self.sync.name}'"):
-            self._additions(plan, result)
+            named = self._named_work(plan)
+            self._additions(plan, result, named.adds if named else None)
             self._finish_upload(result.list_ref, "add")
             if self.sync.removes:
-                self._removals(plan, result)
+                self._removals(plan, result, named.removes if named else None)
                 self._finish_upload(result.list_ref, "remove")
         result.seconds = time.monotonic() - started
         return result
@@ -176,6 +182,28 @@ class SyncRunner:
                     result.counts,
                 ) from error
 
+    def _named_work(self, plan: SyncPlan) -> PendingKeys | None:
+        """The members the plan named, when they are still all the work: nothing but this run has written the
+        sync's ledger or retry records since it was planned (no other run or lifecycle action started or
+        ended) and its snapshot partition was not rebuilt. Otherwise None: the run pages through the snapshot."""
+        keys = plan.pending_keys
+        if keys is None:
+            return None
+        with self.engine.connect() as conn:
+            current = (
+                not self._ledger_changed_at_start
+                and other_runs_seen(conn, self.sync.name, except_run=keys.run_id) == keys.seen
+                and snapshot_unchanged(conn, plan.snapshot)
+            )
+        if not current:
+            self.log(f"{self.sync.name}: the sync's work changed since it was planned; reading it from the snapshot")
+            return None
+        self.log(
+            f"{self.sync.name}: looking up the {len(keys.adds)} member(s) to add and {len(keys.removes)} to remove "
+            "that the plan named"
+        )
+        return keys
+
     @property
     def lists(self) -> ListClient:
         assert isinstance(self.destination, ListClient), f"{self.sync.destination} holds no lists"
@@ -198,6 +226,7 @@ class SyncRunner:
             previous = get_state(conn, self.sync.name).list_id
             if previous is not None and previous != ref.id:
                 dropped = reset_ledger(conn, self.sync.name)
+                self._ledger_changed_at_start = True
                 self.log(
                     f"{self.sync.name}: target list changed ({previous} -> {ref.id}); "
                     f"forgot {dropped} ledger entries, the new list is filled from scratch"
@@ -211,8 +240,9 @@ class SyncRunner:
         batch = self.destination.max_batch_size
         return max(batch, READ_PAGE // batch * batch)
 
-    def _additions(self, plan: SyncPlan, result: SyncResult) -> None:
-        """Send pending adds: a thread reads and prepares pages ahead, this one sends, another checkpoints."""
+    def _additions(self, plan: SyncPlan, result: SyncResult, named: tuple[str, ...] | None) -> None:
+        """Send pending adds: a thread reads and prepares pages ahead, this one sends, another checkpoints.
+        ``named``: the members the plan named (looked up by key), or None to page through the snapshot."""
         sending = self.sync.adds
         events = self.sync.type == "event"
         operation = "add" if sending else "track"
@@ -225,6 +255,7 @@ class SyncRunner:
             batch_size=self._page_size(),
             with_transition=events,
             consent=self.sync.consent,
+            only=named,
         )
         with self.engine.connect() as conn:
             self._add_failures_on_record = has_failures(conn, self.sync.name, "add")
@@ -311,7 +342,7 @@ class SyncRunner:
         if len(waiting):
             yield waiting
 
-    def _removals(self, plan: SyncPlan, result: SyncResult) -> None:
+    def _removals(self, plan: SyncPlan, result: SyncResult, named: tuple[str, ...] | None) -> None:
         events = self.sync.type == "event"
         pages = iter_pending_removes(
             self.engine,
@@ -320,6 +351,7 @@ class SyncRunner:
             batch_size=self._page_size(),
             with_transition=events,
             consent=self.sync.consent,
+            only=named,
         )
         for pending in pages:
             if not events:
@@ -446,6 +478,7 @@ class SyncRunner:
         job = state.upload_job_id
         if job is None or self.uploads is None:
             return
+        self._ledger_changed_at_start = True
         status = self.uploads.upload_status(ref, job)
         self.log(f"{self.sync.name}: found {state.upload_operation} job {job} of an earlier run ({status})")
         outcome = UploadResult(status) if status in ("done", "failed") else self.uploads.finish_upload(ref, job)

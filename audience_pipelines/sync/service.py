@@ -82,7 +82,7 @@ def begin_run(
         )
     reconcile_abandoned_runs(engine, sync.name, run_id)
     try:
-        plan = plan_sync(engine, config, sync_name, requested)
+        plan = plan_sync(engine, config, sync_name, requested, run_id=run_id)
     except Exception as error:
         _finish(engine, run_id, "failed", RunCounts(), None, f"planning failed: {describe_error(error)}")
         raise

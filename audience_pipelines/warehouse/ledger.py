@@ -69,6 +69,33 @@ class LedgerRows:
         return len(self.member_keys)
 
 
+#: The most pending members a plan names by key. A refresh that changes few members then looks those up instead
+#: of merging the whole snapshot with the ledger twice more (once for adds, once for removes); a plan with more
+#: work than this names none and its run pages through the snapshot.
+PENDING_KEYS_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class PendingKeys:
+    """The members a plan found to add and to remove, each sorted by key, and what it saw of the sync's other
+    runs (``seen``): a run may look up only these members while nothing has written the ledger since."""
+
+    adds: tuple[str, ...]
+    removes: tuple[str, ...]
+    run_id: str
+    seen: tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class PendingCounts:
+    """What a plan found: members to add or update, to remove, held now, and (when few) who they are."""
+
+    adds: int
+    removes: int
+    held: int
+    keys: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+
+
 def newest_snapshot(conn: sa.Connection, audience: str) -> SnapshotRef | None:
     """The newest materialized snapshot partition of an audience."""
     row = conn.execute(
@@ -80,6 +107,18 @@ def newest_snapshot(conn: sa.Connection, audience: str) -> SnapshotRef | None:
         {"audience": audience},
     ).one_or_none()
     return SnapshotRef(audience, *row) if row else None
+
+
+def snapshot_unchanged(conn: sa.Connection, snapshot: SnapshotRef) -> bool:
+    """Whether the snapshot partition is still the one planned from (not rebuilt or pruned since)."""
+    computed_at = conn.execute(
+        sa.text(
+            f"""select computed_at from {SCHEMA}.snapshot_partitions
+                where audience = :audience and partition_start = :start"""
+        ),
+        {"audience": snapshot.audience, "start": snapshot.partition_start},
+    ).scalar_one_or_none()
+    return computed_at == snapshot.computed_at
 
 
 def _fingerprint_sql(columns: Sequence[str]) -> str:
@@ -160,13 +199,16 @@ def count_pending(
     *,
     sending: bool,
     consent: ConsentRule | None = None,
-) -> tuple[int, int, int]:
-    """(members to add or update, members to remove, members currently in the ledger).
+    name_keys: bool = False,
+) -> PendingCounts:
+    """Members to add or update, members to remove, members currently in the ledger; with ``name_keys``, also
+    the pending members' keys when there are at most ``PENDING_KEYS_LIMIT`` of them.
 
     A sync with an empty ledger has only adds: one merge of the snapshot with the parked and forgotten lists.
     Otherwise the snapshot partition and the ledger are merged once by member key (a full join): the adds are
     snapshot-side rows the destination lacks, the removes ledger-side rows with no consenting snapshot row, the
-    held every ledger-side row; the parked and forgotten checks run only for the few rows found pending.
+    held every ledger-side row; the parked and forgotten checks run only for the few rows found pending. The
+    rows are grouped by what they are, each pending member in a group of its own, so the same pass names them.
     """
     fingerprint = _fingerprint_sql(columns)
     params = _planning_params(sync, snapshot, columns)
@@ -176,51 +218,85 @@ def count_pending(
         sa.text(f"select exists (select 1 from {SCHEMA}.sync_ledger where sync = :sync)"), params
     ).scalar_one()
     if empty:
-        row = conn.execute(
+        adds = conn.execute(
             sa.text(
-                f"""select count(*), 0, 0 from {SCHEMA}.snapshot_members s
+                f"""select count(*) from {SCHEMA}.snapshot_members s
                     left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
                     where s.audience = :audience and s.partition_start = :start and {adding}"""
             ),
             params,
-        ).one()
+        ).scalar_one()
+        counts = PendingCounts(int(adds), 0, 0)
     else:
-        removing = f"(s.member_key is null or not ({consented('s', consent)})) and {parked_filter('remove', 'l', None)}"
-        row = conn.execute(
-            sa.text(
-                f"""select count(*) filter (where s.member_key is not null and {adding}),
-                           count(*) filter (where l.member_key is not null and {removing}),
-                           count(l.member_key)
-                    from (select * from {SCHEMA}.snapshot_members
-                          where audience = :audience and partition_start = :start) s
-                    full join (select * from {SCHEMA}.sync_ledger where sync = :sync) l
-                      on l.member_key = s.member_key"""
-            ),
-            params,
-        ).one()
+        counts = _count_and_name(conn, params, adding, consent, name_keys)
     conn.execute(
         sa.text(
             "set local enable_nestloop to default; set local enable_hashjoin to default; "
-            "set local max_parallel_workers_per_gather to default"
+            "set local max_parallel_workers_per_gather to default; set local enable_sort to default"
         )
     )
-    return int(row[0]), int(row[1]), int(row[2])
+    return counts
 
 
-_REMOVES_PAGE = f"""
-    select {{select}} from {SCHEMA}.sync_ledger l
-    where l.sync = :sync and l.member_key > :after and {parked_filter("remove", "l", None, after=":after")}
-      and not exists (select 1 from {SCHEMA}.snapshot_members s
-                      where s.audience = :audience and s.partition_start = :start and s.member_key > :after
-                        and s.member_key = l.member_key and {{consented}})
-"""
+def _count_and_name(
+    conn: sa.Connection, params: dict[str, object], adding: str, consent: ConsentRule | None, name_keys: bool
+) -> PendingCounts:
+    """One full merge of snapshot and ledger, grouped in a hash table by one short text: ``h`` for every member
+    held with nothing to do, ``n`` for every snapshot member with nothing to do and not held, and the key behind
+    a tag for each pending member (``A``/``a``: to add, held or not yet; ``r``: to remove). Streamed, keeping at
+    most ``PENDING_KEYS_LIMIT`` keys."""
+    removing = f"(s.member_key is null or not ({consented('s', consent)})) and {parked_filter('remove', 'l', None)}"
+    conn.execute(sa.text("set local enable_sort = off"))  # a hash table of a few groups, not a sort of every row
+    query = sa.text(
+        f"""select case when j.adding then case when j.held then 'A' else 'a' end || j.member_key
+                        when j.removing then 'r' || j.member_key
+                        when j.held then 'h' else 'n' end,
+                   count(*)
+            from (select coalesce(s.member_key is not null and {adding}, false) as adding,
+                         coalesce(l.member_key is not null and {removing}, false) as removing,
+                         l.member_key is not null as held, coalesce(s.member_key, l.member_key) as member_key
+                  from (select * from {SCHEMA}.snapshot_members
+                        where audience = :audience and partition_start = :start) s
+                  full join (select * from {SCHEMA}.sync_ledger where sync = :sync) l
+                    on l.member_key = s.member_key
+                  offset 0) j  -- each row's tests evaluated once
+            group by 1"""
+    ).execution_options(stream_results=True, yield_per=10_000)
+    tally = {"a": 0, "A": 0, "r": 0, "h": 0, "n": 0}
+    add_keys: list[str] | None = [] if name_keys else None
+    remove_keys: list[str] | None = [] if name_keys else None
+    for group, count in conn.execute(query, params):
+        tag = group[0]
+        tally[tag] += count
+        if add_keys is None or remove_keys is None or tag in "hn":
+            continue
+        if tally["a"] + tally["A"] + tally["r"] > PENDING_KEYS_LIMIT:
+            add_keys = remove_keys = None  # too much work to name: the run pages through the snapshot
+        else:
+            (remove_keys if tag == "r" else add_keys).append(group[1:])
+    keys = None
+    if add_keys is not None and remove_keys is not None:
+        keys = (tuple(sorted(add_keys)), tuple(sorted(remove_keys)))  # str order is the keys' byte order ("C")
+    return PendingCounts(tally["a"] + tally["A"], tally["r"], tally["A"] + tally["r"] + tally["h"], keys)
 
 
-def _removes_page(consent: ConsentRule | None) -> str:
-    """A page of leaving members after ``:after``. Each lookup carries the bound, so a page reads only its key
-    range of the snapshot and parked lists (not all keys before it). Consent: a held member whose snapshot row
-    no longer grants consent is leaving."""
-    return _REMOVES_PAGE.replace("{consented}", consented("s", consent))
+def _removes_page(consent: ConsentRule | None, only: Sequence[str] | None = None) -> str:
+    """A page of leaving members after ``:after`` (or among the named ``:keys``). Each lookup carries the bound,
+    so a page reads only its key range of the snapshot and parked lists (not all keys before it). Consent: a
+    held member whose snapshot row no longer grants consent is leaving."""
+    parked = parked_filter("remove", "l", None, after=":after" if only is None else None)
+    return f"""
+        select {{select}} from {SCHEMA}.sync_ledger l
+        where l.sync = :sync and {_key_bound("l", only)} and {parked}
+          and not exists (select 1 from {SCHEMA}.snapshot_members s
+                          where s.audience = :audience and s.partition_start = :start and {_key_bound("s", only)}
+                            and s.member_key = l.member_key and {consented("s", consent)})
+    """
+
+
+def _key_bound(alias: str, only: Sequence[str] | None) -> str:
+    """Which keys a page reads: those after the previous page's last (keyset), or the named ones."""
+    return f"{alias}.member_key > :after" if only is None else f"{alias}.member_key = any(:keys)"
 
 
 def iter_pending_adds(
@@ -233,27 +309,32 @@ def iter_pending_adds(
     batch_size: int,
     with_transition: bool = False,
     consent: ConsentRule | None = None,
+    only: Sequence[str] | None = None,
 ) -> Iterator[PendingPage]:
     """Members of the snapshot the destination lacks (or holds with other values), in key order, a page at a time.
 
     The keyset bound reaches both sides of the join (``l.member_key > :after`` too), so each page reads one key
     range of the snapshot and of the ledger, whatever the run has written behind it: page time stays flat.
     ``with_transition`` adds the partition at which each member last entered the audience (for event ids).
+    ``only``: the members a current plan named (sorted), looked up a page at a time by key instead; each is
+    checked again, so a member no longer pending is not sent.
     """
     fingerprint = _fingerprint_sql(columns)
     texts = "".join(f", {_text_sql('s', c)}" for c in columns)
+    bound = ":after" if only is None else None
     query = sa.text(
         f"""select s.member_key, {fingerprint} as fp, {SNAPSHOT_FINGERPRINT_SQL} as snapshot_fp,
                    {_transition("s", "entered", with_transition)}{texts}
             from {SCHEMA}.snapshot_members s
             left join {SCHEMA}.sync_ledger l
-              on l.sync = :sync and l.member_key = s.member_key and l.member_key > :after
-            where s.audience = :audience and s.partition_start = :start and s.member_key > :after
-              and {_adds_filter(sending, consent, after=":after").format(fp=fingerprint)}
+              on l.sync = :sync and l.member_key = s.member_key and {_key_bound("l", only)}
+            where s.audience = :audience and s.partition_start = :start and {_key_bound("s", only)}
+              and {_adds_filter(sending, consent, after=bound).format(fp=fingerprint)}
             order by s.member_key limit :limit"""
     )
     params = _planning_params(sync, snapshot, columns)
-    for rows in _pages(engine, query, params, batch_size, merge=not with_transition):
+    pages = _pages(engine, query, params, batch_size, merge=not with_transition) if only is None else None
+    for rows in pages or _named_pages(engine, query, params, only or [], batch_size):
         keys, fingerprints, snapshot_fingerprints, transitions, *values = zip(*rows, strict=True)
         yield PendingPage(
             list(keys),
@@ -272,12 +353,15 @@ def iter_pending_removes(
     batch_size: int,
     with_transition: bool = False,
     consent: ConsentRule | None = None,
+    only: Sequence[str] | None = None,
 ) -> Iterator[list[PendingMember]]:
-    """Ledger members no longer in the snapshot, with the fields that were sent for them."""
+    """Ledger members no longer in the snapshot, with the fields that were sent for them (``only``: as for
+    :func:`iter_pending_adds`)."""
     columns = f"l.member_key, l.fields, l.source_fingerprint, {_transition('l', 'exited', with_transition)}"
-    query = sa.text(_removes_page(consent).format(select=columns) + " order by l.member_key limit :limit")
+    query = sa.text(_removes_page(consent, only).format(select=columns) + " order by l.member_key limit :limit")
     params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
-    for rows in _pages(engine, query, params, batch_size, merge=not with_transition):
+    pages = _pages(engine, query, params, batch_size, merge=not with_transition) if only is None else None
+    for rows in pages or _named_pages(engine, query, params, only or [], batch_size):
         yield [PendingMember(*row) for row in rows]
 
 
@@ -323,6 +407,19 @@ def _pages(
         if len(rows) < batch_size:  # the last page: no need to scan the rest of the snapshot again
             return
         after = rows[-1][0]
+
+
+def _named_pages(
+    engine: sa.Engine, query: sa.TextClause, params: dict[str, object], keys: Sequence[str], batch_size: int
+) -> Iterator[list[tuple]]:
+    """The named members' rows that still qualify, looked up ``batch_size`` keys at a time, in key order (each
+    page read fresh, as keyset pages are)."""
+    for start in range(0, len(keys), batch_size):
+        chunk = list(keys[start : start + batch_size])
+        with engine.connect() as conn:
+            rows = _fetch_tuples(conn, query, {**params, "keys": chunk, "after": "", "limit": len(chunk)})
+        if rows:
+            yield rows
 
 
 def record_held(

@@ -169,6 +169,23 @@ def fail_abandoned_runs(conn: sa.Connection, sync: str, *, except_run: str) -> i
     ).rowcount
 
 
+def other_runs_seen(conn: sa.Connection, sync: str, *, except_run: str) -> tuple[int, int, str]:
+    """(runs, runs still going, latest start or finish) of a sync's other runs and lifecycle actions.
+
+    Every write to a sync's ledger or retry records happens inside one of these (forget requests only take
+    members out of the work): a plan taken while this stays the same still names all of the sync's work.
+    """
+    count, going, latest = conn.execute(
+        sa.text(
+            f"""select count(*), count(*) filter (where finished_at is null),
+                       coalesce(max(greatest(started_at, finished_at))::text, '')
+                from {SCHEMA}.sync_runs where sync = :sync and run_id <> :current"""
+        ),
+        {"sync": sync, "current": except_run},
+    ).one()
+    return int(count), int(going), latest
+
+
 def record_skip(
     conn: sa.Connection,
     *,
