@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import orjson
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from audience_pipelines.warehouse.consent import ConsentRule, consented
 from audience_pipelines.warehouse.failures import parked_filter
 from audience_pipelines.warehouse.people import forgotten_filter
 from audience_pipelines.warehouse.schema import SCHEMA
+from audience_pipelines.warehouse.snapshot_tables import partition_table
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,10 @@ class LedgerRows:
 #: of merging the whole snapshot with the ledger twice more (once for adds, once for removes); a plan with more
 #: work than this names none and its run pages through the snapshot.
 PENDING_KEYS_LIMIT = 100_000
+
+#: Key ranges the plan's merge of a snapshot with a non-empty ledger is split into, each merged on its own
+#: connection at the same time: the plan is the one step of a refresh with nothing else to overlap it with.
+PLANNING_RANGES = 4
 
 
 @dataclass(frozen=True)
@@ -228,56 +234,118 @@ def count_pending(
         ).scalar_one()
         counts = PendingCounts(int(adds), 0, 0)
     else:
-        counts = _count_and_name(conn, params, adding, consent, name_keys)
+        counts = _count_and_name(conn, params, adding, consent, name_keys, snapshot)
     conn.execute(
         sa.text(
             "set local enable_nestloop to default; set local enable_hashjoin to default; "
-            "set local max_parallel_workers_per_gather to default; set local enable_sort to default"
+            "set local max_parallel_workers_per_gather to default"
         )
     )
     return counts
 
 
+@dataclass
+class _Tally:
+    """Members of one key range by what a run has to do with them, and the pending ones' keys (None: too many)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys("aArhn", 0))
+    adds: list[str] | None = field(default_factory=list)
+    removes: list[str] | None = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        return self.counts["a"] + self.counts["A"] + self.counts["r"]
+
+    def take(self, group: str, count: int) -> None:
+        tag = group[0]
+        self.counts[tag] += count
+        if self.adds is None or self.removes is None or tag in "hn":
+            return
+        if self.pending > PENDING_KEYS_LIMIT:
+            self.adds = self.removes = None  # too much work to name: the run pages through the snapshot
+        else:
+            (self.removes if tag == "r" else self.adds).append(group[1:])
+
+
 def _count_and_name(
-    conn: sa.Connection, params: dict[str, object], adding: str, consent: ConsentRule | None, name_keys: bool
+    conn: sa.Connection,
+    params: dict[str, object],
+    adding: str,
+    consent: ConsentRule | None,
+    name_keys: bool,
+    snapshot: SnapshotRef,
 ) -> PendingCounts:
-    """One full merge of snapshot and ledger, grouped in a hash table by one short text: ``h`` for every member
+    """One full merge of snapshot and ledger, in ``PLANNING_RANGES`` key ranges at once (split where the
+    partition's statistics put its quantiles), grouped in a hash table by one short text: ``h`` for every member
     held with nothing to do, ``n`` for every snapshot member with nothing to do and not held, and the key behind
     a tag for each pending member (``A``/``a``: to add, held or not yet; ``r``: to remove). Streamed, keeping at
     most ``PENDING_KEYS_LIMIT`` keys."""
     removing = f"(s.member_key is null or not ({consented('s', consent)})) and {parked_filter('remove', 'l', None)}"
-    conn.execute(sa.text("set local enable_sort = off"))  # a hash table of a few groups, not a sort of every row
-    query = sa.text(
-        f"""select case when j.adding then case when j.held then 'A' else 'a' end || j.member_key
-                        when j.removing then 'r' || j.member_key
-                        when j.held then 'h' else 'n' end,
-                   count(*)
-            from (select coalesce(s.member_key is not null and {adding}, false) as adding,
-                         coalesce(l.member_key is not null and {removing}, false) as removing,
-                         l.member_key is not null as held, coalesce(s.member_key, l.member_key) as member_key
-                  from (select * from {SCHEMA}.snapshot_members
-                        where audience = :audience and partition_start = :start) s
-                  full join (select * from {SCHEMA}.sync_ledger where sync = :sync) l
-                    on l.member_key = s.member_key
-                  offset 0) j  -- each row's tests evaluated once
-            group by 1"""
-    ).execution_options(stream_results=True, yield_per=10_000)
-    tally = {"a": 0, "A": 0, "r": 0, "h": 0, "n": 0}
-    add_keys: list[str] | None = [] if name_keys else None
-    remove_keys: list[str] | None = [] if name_keys else None
-    for group, count in conn.execute(query, params):
-        tag = group[0]
-        tally[tag] += count
-        if add_keys is None or remove_keys is None or tag in "hn":
-            continue
-        if tally["a"] + tally["A"] + tally["r"] > PENDING_KEYS_LIMIT:
-            add_keys = remove_keys = None  # too much work to name: the run pages through the snapshot
-        else:
-            (remove_keys if tag == "r" else add_keys).append(group[1:])
+    points = _split_points(conn, snapshot, PLANNING_RANGES)
+    ranges = list(zip([None, *points], [*points, None], strict=True))
+
+    def tally(low: str | None, high: str | None) -> _Tally:
+        query = sa.text(
+            f"""select case when j.adding then case when j.held then 'A' else 'a' end || j.member_key
+                            when j.removing then 'r' || j.member_key
+                            when j.held then 'h' else 'n' end,
+                       count(*)
+                from (select coalesce(s.member_key is not null and {adding}, false) as adding,
+                             coalesce(l.member_key is not null and {removing}, false) as removing,
+                             l.member_key is not null as held, coalesce(s.member_key, l.member_key) as member_key
+                      from (select * from {SCHEMA}.snapshot_members
+                            where audience = :audience and partition_start = :start{_range(low, high)}) s
+                      full join (select * from {SCHEMA}.sync_ledger where sync = :sync{_range(low, high)}) l
+                        on l.member_key = s.member_key
+                      offset 0) j  -- each row's tests evaluated once
+                group by 1"""
+        ).execution_options(stream_results=True, yield_per=10_000)
+        found = _Tally() if name_keys else _Tally(adds=None, removes=None)
+        with conn.engine.connect() as own:
+            merge_by_member_key(own)
+            own.execute(sa.text("set local enable_sort = off"))  # a hash table of a few groups, not a sort
+            for group, count in own.execute(query, {**params, "low": low, "high": high}):
+                found.take(group, count)
+        return found
+
+    if len(ranges) == 1:
+        parts = [tally(None, None)]
+    else:
+        with ThreadPoolExecutor(len(ranges), thread_name_prefix="sync-plan") as pool:
+            parts = list(pool.map(lambda bounds: tally(*bounds), ranges))
+    counts = {tag: sum(part.counts[tag] for part in parts) for tag in "aArh"}
     keys = None
-    if add_keys is not None and remove_keys is not None:
-        keys = (tuple(sorted(add_keys)), tuple(sorted(remove_keys)))  # str order is the keys' byte order ("C")
-    return PendingCounts(tally["a"] + tally["A"], tally["r"], tally["A"] + tally["r"] + tally["h"], keys)
+    named = all(part.adds is not None and part.removes is not None for part in parts)
+    if named and sum(part.pending for part in parts) <= PENDING_KEYS_LIMIT:
+        # str order is the keys' byte order (collation "C"), so the ranges' keys sort as the pages read them
+        keys = (
+            tuple(sorted(k for part in parts for k in part.adds or ())),
+            tuple(sorted(k for part in parts for k in part.removes or ())),
+        )
+    return PendingCounts(counts["a"] + counts["A"], counts["r"], counts["A"] + counts["r"] + counts["h"], keys)
+
+
+def _range(low: str | None, high: str | None) -> str:
+    """The key range ``[low, high)`` of one part of the planning merge (open where None)."""
+    lower = " and member_key >= :low" if low is not None else ""
+    return lower + (" and member_key < :high" if high is not None else "")
+
+
+def _split_points(conn: sa.Connection, snapshot: SnapshotRef, parts: int) -> list[str]:
+    """Member keys splitting the snapshot partition into ``parts`` ranges of about the same size, read from the
+    histogram its load gathered (none for a partition too small to have one, or an older unpartitioned one)."""
+    if parts < 2:
+        return []
+    bounds = conn.execute(
+        sa.text(
+            """select histogram_bounds::text::text[] from pg_stats
+               where schemaname = :schema and tablename = :table and attname = 'member_key'"""
+        ),
+        {"schema": SCHEMA, "table": partition_table(snapshot.audience, snapshot.partition_start)},
+    ).scalar_one_or_none()
+    if not bounds or len(bounds) < parts * 2:
+        return []
+    return sorted({bounds[len(bounds) * i // parts] for i in range(1, parts)})
 
 
 def _removes_page(consent: ConsentRule | None, only: Sequence[str] | None = None) -> str:

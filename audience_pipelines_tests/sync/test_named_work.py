@@ -5,9 +5,10 @@ run back to reading its work from the snapshot, so nothing pending is ever left 
 import pytest
 import sqlalchemy as sa
 
+from audience_pipelines.sync.plan import plan_sync
 from audience_pipelines.sync.service import begin_run, complete_run, push_run
 from audience_pipelines.warehouse import SCHEMA, ledger
-from audience_pipelines.warehouse.ledger import ledger_members
+from audience_pipelines.warehouse.ledger import _split_points, ledger_members, newest_snapshot
 from audience_pipelines.warehouse.sync_runs import RunCounts, finish_run, start_run
 
 LIST = "shoppers-list"
@@ -106,3 +107,23 @@ def test_a_first_sync_names_nobody(world):
     plan, _ = plan_then_push(world)
     assert plan.pending_keys is None and plan.adds == 5
     assert held(world) == {f"u{u}" for u in range(1, 6)}
+
+
+def test_the_plan_merges_its_key_ranges_at_once_and_finds_the_same_work(world, monkeypatch: pytest.MonkeyPatch):
+    world.members_on(1, range(1, 401))
+    assert world.sync().counts.accepted == 400
+    staying = [u for u in range(1, 431) if u % 7]
+    world.members_on(2, staying)  # every seventh member leaves, spread over the keys; 26 join
+    with world.engine.connect() as conn:
+        snapshot = newest_snapshot(conn, "shoppers")
+        assert len(_split_points(conn, snapshot, 4)) == 3, "the partition's statistics split it in four"
+    plans = {}
+    for ranges in (1, 4):
+        monkeypatch.setattr(ledger, "PLANNING_RANGES", ranges)
+        plans[ranges] = plan_sync(world.engine, world.config(), "to_hook", run_id=f"plan-{ranges}")
+    joining = sorted(f"u{u}" for u in staying if u > 400)
+    leaving = sorted(f"u{u}" for u in range(7, 401, 7))
+    for plan in plans.values():
+        assert (plan.adds, plan.removes, plan.held) == (len(joining), len(leaving), 400)
+        assert plan.pending_keys is not None
+        assert (list(plan.pending_keys.adds), list(plan.pending_keys.removes)) == (joining, leaving)
