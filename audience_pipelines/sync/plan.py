@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -29,8 +29,9 @@ class SyncPlan:
     without_consent: int = 0
     skip_reason: str | None = None
     blocked_reason: str | None = None
-    #: the pending members by key, when few and no other run of the sync was going (see ``PendingKeys``)
-    pending_keys: PendingKeys | None = None
+    #: the pending members by key, when few and no other run of the sync was going (see ``PendingKeys``); kept
+    #: out of the plan's repr (up to 100,000 keys)
+    pending_keys: PendingKeys | None = field(default=None, repr=False)
 
     @property
     def projected_size(self) -> int:
