@@ -164,3 +164,28 @@ def test_a_manual_sync_gets_neither_a_sensor_nor_a_schedule_but_keeps_its_job(ch
     run = job.execute_in_process(run_config=run_config, instance=dagster_instance, tags=tags, partition_key=DAYS[-1])
     assert run.success
     assert churn.receiver.member_keys("shoppers-list") == {"u3", "u4", "u5"}, "triggering it by hand syncs it"
+
+
+def test_a_refresh_through_dagster_looks_up_the_members_its_plan_op_named(churn, warehouse_url, dagster_instance):
+    """The plan op's output carries the pending members' keys to the push op; the refresh sends exactly them."""
+    defs = definitions(warehouse_url)
+    backfill_in_process(defs, "shoppers", DAYS[:2], dagster_instance)
+    first = tick(defs, dagster_instance, warehouse_url)
+    runs = []
+    for result in (first, None):
+        if result is None:
+            backfill_in_process(defs, "shoppers", DAYS[2:], dagster_instance)
+            result = tick(defs, dagster_instance, warehouse_url, cursor=first.cursor)
+        request = result.run_requests[-1]
+        job = defs.resolve_job_def(request.job_name)
+        run = job.execute_in_process(
+            run_config=request.run_config,
+            instance=dagster_instance,
+            tags=request.tags,
+            partition_key=request.partition_key,
+        )
+        assert run.success
+        runs.append([entry.user_message or "" for entry in dagster_instance.all_logs(run.run_id)])
+    assert not any("looking up" in line for line in runs[0]), "a first sync has nobody to name"
+    assert any("looking up the 1 member(s) to add and 1 to remove that the plan named" in line for line in runs[1])
+    assert churn.receiver.member_keys("shoppers-list") == {"u3", "u4", "u5"}
