@@ -108,7 +108,7 @@ def plan_sync(
         removes=removes if sync.removes else 0,
         held=held,
         without_consent=without_consent,
-        pending_keys=PendingKeys(*counts.keys, run_id, seen) if counts.keys and seen and run_id else None,
+        pending_keys=PendingKeys(*counts.keys, run_id, seen) if counts.keys is not None else None,
     )
     return _guarded(plan, sync, tracked_adds=0 if sync.adds else adds)
 

@@ -216,32 +216,29 @@ def count_pending(
     held every ledger-side row; the parked and forgotten checks run only for the few rows found pending. The
     rows are grouped by what they are, each pending member in a group of its own, so the same pass names them.
     """
-    fingerprint = _fingerprint_sql(columns)
     params = _planning_params(sync, snapshot, columns)
-    merge_by_member_key(conn)
-    adding = _adds_filter(sending, consent).format(fp=fingerprint)
+    adding = _adds_filter(sending, consent).format(fp=_fingerprint_sql(columns))
     empty = not conn.execute(
         sa.text(f"select exists (select 1 from {SCHEMA}.sync_ledger where sync = :sync)"), params
     ).scalar_one()
-    if empty:
-        adds = conn.execute(
-            sa.text(
-                f"""select count(*) from {SCHEMA}.snapshot_members s
-                    left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
-                    where s.audience = :audience and s.partition_start = :start and {adding}"""
-            ),
-            params,
-        ).scalar_one()
-        counts = PendingCounts(int(adds), 0, 0)
-    else:
-        counts = _count_and_name(conn, params, adding, consent, name_keys, snapshot)
-    conn.execute(
+    if not empty:  # merged on connections of their own
+        return _count_and_name(conn, params, adding, consent, name_keys, snapshot)
+    merge_by_member_key(conn)
+    adds = conn.execute(
+        sa.text(
+            f"""select count(*) from {SCHEMA}.snapshot_members s
+                left join {SCHEMA}.sync_ledger l on l.sync = :sync and l.member_key = s.member_key
+                where s.audience = :audience and s.partition_start = :start and {adding}"""
+        ),
+        params,
+    ).scalar_one()
+    conn.execute(  # the caller's transaction goes on planning with the usual settings
         sa.text(
             "set local enable_nestloop to default; set local enable_hashjoin to default; "
             "set local max_parallel_workers_per_gather to default"
         )
     )
-    return counts
+    return PendingCounts(int(adds), 0, 0)
 
 
 @dataclass
@@ -401,8 +398,7 @@ def iter_pending_adds(
             order by s.member_key limit :limit"""
     )
     params = _planning_params(sync, snapshot, columns)
-    pages = _pages(engine, query, params, batch_size, merge=not with_transition) if only is None else None
-    for rows in pages or _named_pages(engine, query, params, only or [], batch_size):
+    for rows in _work_pages(engine, query, params, batch_size, merge=not with_transition, only=only):
         keys, fingerprints, snapshot_fingerprints, transitions, *values = zip(*rows, strict=True)
         yield PendingPage(
             list(keys),
@@ -428,8 +424,7 @@ def iter_pending_removes(
     columns = f"l.member_key, l.fields, l.source_fingerprint, {_transition('l', 'exited', with_transition)}"
     query = sa.text(_removes_page(consent, only).format(select=columns) + " order by l.member_key limit :limit")
     params = {"sync": sync, "audience": snapshot.audience, "start": snapshot.partition_start}
-    pages = _pages(engine, query, params, batch_size, merge=not with_transition) if only is None else None
-    for rows in pages or _named_pages(engine, query, params, only or [], batch_size):
+    for rows in _work_pages(engine, query, params, batch_size, merge=not with_transition, only=only):
         yield [PendingMember(*row) for row in rows]
 
 
@@ -456,6 +451,21 @@ def _fetch_tuples(conn: sa.Connection, query: sa.TextClause, params: dict[str, o
         return cursor.fetchall()
     finally:
         cursor.close()
+
+
+def _work_pages(
+    engine: sa.Engine,
+    query: sa.TextClause,
+    params: dict[str, object],
+    batch_size: int,
+    *,
+    merge: bool,
+    only: Sequence[str] | None,
+) -> Iterator[list[tuple]]:
+    """A run's pending rows a page at a time: by keyset, or (``only``) the named members by key."""
+    if only is None:
+        return _pages(engine, query, params, batch_size, merge=merge)
+    return _named_pages(engine, query, params, only, batch_size)
 
 
 def _pages(
@@ -485,7 +495,7 @@ def _named_pages(
     for start in range(0, len(keys), batch_size):
         chunk = list(keys[start : start + batch_size])
         with engine.connect() as conn:
-            rows = _fetch_tuples(conn, query, {**params, "keys": chunk, "after": "", "limit": len(chunk)})
+            rows = _fetch_tuples(conn, query, {**params, "keys": chunk, "limit": len(chunk)})
         if rows:
             yield rows
 
