@@ -40,11 +40,16 @@ def tick(defs: dg.Definitions, instance: dg.DagsterInstance, warehouse_url: str,
 
 
 def sync_runs(engine: sa.Engine) -> list[tuple]:
+    """Run history oldest first; the runs one sensor tick records, by partition (skip ids end in a storage id,
+    which sorts as text: 10 before 9)."""
     with engine.connect() as conn:
         return [
             tuple(row)
             for row in conn.execute(
-                sa.text(f"select partition_key, status, error_summary from {SCHEMA}.sync_runs order by run_id")
+                sa.text(
+                    f"select partition_key, status, error_summary from {SCHEMA}.sync_runs "
+                    "order by started_at, partition_key"
+                )
             )
         ]
 
