@@ -102,6 +102,8 @@ def client_only(config: ProjectConfig, members: int, batch: int) -> float:
             found[email_field] = f"person.{g}@example.com"
         if "client_id" in fields:
             found["client_id"] = f"{2000000 + g}.1700000000"
+        if "fbp" in fields:  # a browser id is sent as read, never hashed (as in COLUMNS)
+            found["fbp"] = f"fb.1.1700000000000.{g}"
         return found | {prop: str(g * 10) for prop in case.fields.values()}
 
     started = time.perf_counter()
@@ -111,7 +113,7 @@ def client_only(config: ProjectConfig, members: int, batch: int) -> float:
         job = client.begin_upload(ref, "add") if isinstance(client, UploadJobs) else None
         for first in range(0, members, batch):
             rows = [OutboundMember(f"b{g}", values(g)) for g in range(first, min(first + batch, members))]
-            client.add_members(ref, Batch(f"b{first}", members=rows))
+            client.add_members(ref, Batch(f"b{first}", members=rows, sync="baseline", audience="baseline"))
         if job is not None:
             assert client.finish_upload(ref, job).status == "done"
     else:

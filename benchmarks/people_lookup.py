@@ -29,6 +29,12 @@ from audience_pipelines.warehouse.people import (
     members_by_identity,
     suppress,
 )
+from audience_pipelines.warehouse.snapshot_tables import (
+    ATTRIBUTES_FINGERPRINT_SQL,
+    attach_partition_table,
+    ensure_audience_table,
+    load_partition_table,
+)
 from benchmarks._support import embedded_warehouse, print_table, result_line
 
 ATTRIBUTES = """jsonb_build_object(
@@ -46,14 +52,16 @@ def timed(engine: sa.Engine, sql: str, params: dict | None = None) -> float:
 
 def write_partition(engine: sa.Engine, day: int, rows: int) -> None:
     start = dt.datetime(2026, 1, day, tzinfo=dt.UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                f"""insert into {SCHEMA}.snapshot_members (audience, partition_start, member_key, attributes)
-                    select 'bench', :start, 'm' || g, {ATTRIBUTES} from generate_series(1, :n) g"""
-            ),
-            {"start": start, "n": rows},
+    with engine.begin() as conn:  # loaded and attached as materialize_snapshot does (snapshot_tables.py)
+        ensure_audience_table(conn, "bench")
+        fingerprint = ATTRIBUTES_FINGERPRINT_SQL.format(attributes="a")
+        rows_sql = (
+            f"select k as member_key, a as attributes, {fingerprint} as attributes_fingerprint "
+            f"from (select 'm' || g as k, {ATTRIBUTES} as a from generate_series(1, :n) g) r "
+            'order by k collate "C"'
         )
+        loaded = load_partition_table(conn, "bench", start, rows_sql, {"n": rows})
+        attach_partition_table(conn, "bench", start, loaded)
         conn.execute(
             sa.text(
                 f"""insert into {SCHEMA}.snapshot_partitions (audience, partition_key, partition_start, partition_end,
