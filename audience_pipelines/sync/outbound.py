@@ -45,6 +45,11 @@ class PreparedMembers:
     def transitions(self) -> list[str]:
         return _pick(self.page.transitions, self.positions)
 
+    @property
+    def held(self) -> list[bool]:
+        """Whether the ledger held each member when its page was read."""
+        return _pick(self.page.held, self.positions)
+
 
 def _pick(values: Sequence[T], positions: list[int]) -> list[T]:
     return [values[position] for position in positions]
@@ -158,13 +163,17 @@ def ledger_rows(
     members: Sequence[OutboundMember],
     fingerprints: Sequence[str],
     snapshot_fingerprints: Sequence[int | None],
+    held: Sequence[bool],
     rejected: set[str],
 ) -> LedgerRows:
-    """Ledger rows for the members the platform accepted (all but ``rejected``), with both fingerprints;
-    ``fingerprints`` and ``snapshot_fingerprints`` line up with ``members``."""
+    """Ledger rows for the members the platform accepted (all but ``rejected``), with both fingerprints and
+    whether the ledger held each already; ``fingerprints``, ``snapshot_fingerprints`` and ``held`` line up
+    with ``members``."""
     if rejected:
         kept = [i for i, m in enumerate(members) if m.member_key not in rejected]
         members = [members[i] for i in kept]
         fingerprints = [fingerprints[i] for i in kept]
         snapshot_fingerprints = [snapshot_fingerprints[i] for i in kept]
-    return LedgerRows([m.member_key for m in members], [m.fields for m in members], fingerprints, snapshot_fingerprints)
+        held = [held[i] for i in kept]
+    keys = [m.member_key for m in members]
+    return LedgerRows(keys, [m.fields for m in members], fingerprints, snapshot_fingerprints, held)

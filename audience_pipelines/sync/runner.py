@@ -78,19 +78,25 @@ ANALYZE_AFTER = 50_000
 @dataclass(frozen=True)
 class Outgoing:
     """One destination batch of members ready to send, column-wise: each member's source fingerprint, the
-    partition it entered at (event syncs) and its snapshot row's fingerprint line up with ``members``."""
+    partition it entered at (event syncs), its snapshot row's fingerprint and whether the ledger held it when
+    read line up with ``members``."""
 
     members: list[OutboundMember]
     fingerprints: list[str]
     transitions: list[str]
     snapshot_fingerprints: list[int | None]
+    held: list[bool]
 
     def __len__(self) -> int:
         return len(self.members)
 
     def __getitem__(self, part: slice) -> Outgoing:
         return Outgoing(
-            self.members[part], self.fingerprints[part], self.transitions[part], self.snapshot_fingerprints[part]
+            self.members[part],
+            self.fingerprints[part],
+            self.transitions[part],
+            self.snapshot_fingerprints[part],
+            self.held[part],
         )
 
     def __add__(self, other: Outgoing) -> Outgoing:
@@ -99,6 +105,7 @@ class Outgoing:
             self.fingerprints + other.fingerprints,
             self.transitions + other.transitions,
             self.snapshot_fingerprints + other.snapshot_fingerprints,
+            self.held + other.held,
         )
 
 
@@ -322,7 +329,7 @@ class SyncRunner:
         crash rebuilds the unrecorded batches with the same members, hence the same batch ids.
         """
         size = self.destination.max_batch_size
-        waiting = Outgoing([], [], [], [])
+        waiting = Outgoing([], [], [], [], [])
         for page, prepared in pages:
             for key, count in prepared.drop_counts.items():
                 result.drop_counts[key] = result.drop_counts.get(key, 0) + count
@@ -334,7 +341,9 @@ class SyncRunner:
                 )
             default = plan.snapshot.partition_key
             transitions = [entered or default for entered in prepared.transitions]
-            waiting += Outgoing(prepared.members, prepared.fingerprints, transitions, prepared.snapshot_fingerprints)
+            waiting += Outgoing(
+                prepared.members, prepared.fingerprints, transitions, prepared.snapshot_fingerprints, prepared.held
+            )
             whole = len(waiting) - len(waiting) % size
             for start in range(0, whole, size):
                 yield waiting[start : start + size]
@@ -428,7 +437,7 @@ class SyncRunner:
         Each member's snapshot fingerprint goes with it, so the next plan skips members whose row is unchanged.
         """
         rejected = outcome.rejected_keys if outcome else set()
-        rows = ledger_rows(chunk.members, chunk.fingerprints, chunk.snapshot_fingerprints, rejected)
+        rows = ledger_rows(chunk.members, chunk.fingerprints, chunk.snapshot_fingerprints, chunk.held, rejected)
         sync, partition_key = self.sync.name, plan.snapshot.partition_key
 
         clear = self._add_failures_on_record

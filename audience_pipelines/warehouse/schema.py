@@ -100,11 +100,13 @@ do $$ begin
 end $$;
 create index if not exists sync_ledger_job_idx on {SCHEMA}.sync_ledger (sync, job_id) where job_id is not null;
 -- Finds members holding exactly the same identifiers (a platform keeps them as one person). Every checkpoint
--- inserts into it at a random place, so its key is a 64-bit hash (earlier versions indexed a 32-character md5,
--- twice the size and slower to compute).
+-- inserts into it at a random place: a hash index takes such an insert at a third of a B-tree's cost (no descent,
+-- no page splits in key order), and equality is all its lookups ask. The key mixes the sync into the 64-bit
+-- hash of the fields. Earlier versions kept B-trees on (sync, md5) and on (sync, hash): dropped here.
 drop index if exists {SCHEMA}.sync_ledger_fields_idx;
-create index if not exists sync_ledger_fields_hash_idx
-    on {SCHEMA}.sync_ledger (sync, hashtextextended(fields::text, 0));
+drop index if exists {SCHEMA}.sync_ledger_fields_hash_idx;
+create index if not exists sync_ledger_same_fields_idx
+    on {SCHEMA}.sync_ledger using hash (hashtextextended(fields::text, hashtext(sync)));
 
 create table if not exists {SCHEMA}.sync_state (
     sync text primary key,
