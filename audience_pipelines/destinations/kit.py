@@ -76,7 +76,7 @@ class ListRef:
     url: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutboundMember:
     """One member as sent: destination field -> value (normalized, hashed where the platform hashes)."""
 
