@@ -119,14 +119,16 @@ def test_wrong_secret_and_tampered_body_are_401(receiver: WebhookReceiver, secre
 
 
 @pytest.mark.parametrize("offset", [-301, 301])
-def test_timestamp_outside_tolerance_is_stale(
-    receiver: WebhookReceiver, secret: str, http: requests.Session, offset: int
-) -> None:
-    stamp = int(time.time()) + offset
-    response = post_signed(http, receiver.url(HOOK), secret, members_batch(), "msg-old", timestamp=stamp)
-    assert response.status_code == 400
-    assert response.json() == {"error": "stale_timestamp"}
-    assert receiver.deliveries == 0
+def test_timestamp_outside_tolerance_is_stale(secret: str, http: requests.Session, offset: int) -> None:
+    now = 1_790_000_000.0  # the receiver's clock stands still: a second passing mid-request moves no boundary
+    with WebhookReceiver(secret, clock=lambda: now) as receiver:
+        stamp = int(now) + offset
+        response = post_signed(http, receiver.url(HOOK), secret, members_batch(), "msg-old", timestamp=stamp)
+        assert response.status_code == 400
+        assert response.json() == {"error": "stale_timestamp"}
+        assert receiver.deliveries == 0
+        inside = int(now) + (300 if offset > 0 else -300)
+        assert post_signed(http, receiver.url(HOOK), secret, members_batch(), "msg-new", timestamp=inside).ok
 
 
 def test_timestamp_tolerance_uses_the_injected_clock(secret: str, http: requests.Session) -> None:
