@@ -77,7 +77,7 @@ class LedgerRows:
     def part(self, held: bool) -> LedgerRows:
         """The rows whose members the ledger holds already (``held``), or those it does not."""
         assert self.held is not None
-        kept = [i for i, flag in enumerate(self.held) if flag is held]
+        kept = [i for i, flag in enumerate(self.held) if flag == held]
         return LedgerRows(
             [self.member_keys[i] for i in kept],
             [self.fields[i] for i in kept],
@@ -91,6 +91,9 @@ class LedgerRows:
 #: of merging the whole snapshot with the ledger twice more (once for adds, once for removes); a plan with more
 #: work than this names none and its run pages through the snapshot.
 PENDING_KEYS_LIMIT = 100_000
+
+#: PostgreSQL's SQLSTATE for a duplicate key
+UNIQUE_VIOLATION = "23505"
 
 #: Key ranges the plan's merge of a snapshot with a non-empty ledger is split into, each merged on its own
 #: connection at the same time: the plan is the one step of a refresh with nothing else to overlap it with.
@@ -549,10 +552,6 @@ def record_held(
         _write_held(conn, sync, new, status, partition_key, job_id, upsert=True)
     if new is not rows:
         _write_held(conn, sync, rows.part(held=True), status, partition_key, job_id, upsert=True)
-
-
-#: PostgreSQL's SQLSTATE for a duplicate key
-UNIQUE_VIOLATION = "23505"
 
 
 def _write_held(
