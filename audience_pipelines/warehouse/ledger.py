@@ -615,8 +615,10 @@ def held_by_another(
                       join {SCHEMA}.snapshot_members s
                         on s.audience = :audience and s.partition_start = :start and s.member_key = o.member_key
                        and {consented("s", consent)}
-                      where o.sync = :sync and hashtextextended(o.fields::text, 0) = hashtextextended(r.fields::text, 0)
-                        and o.fields = r.fields and o.member_key <> r.member_key and o.status = 'sent')"""
+                      where hashtextextended(o.fields::text, hashtext(o.sync))
+                              = hashtextextended(r.fields::text, hashtext(r.sync))
+                        and o.sync = :sync and o.fields = r.fields and o.member_key <> r.member_key
+                        and o.status = 'sent')"""
         ),
         {"sync": sync, "keys": list(member_keys), "audience": snapshot.audience, "start": snapshot.partition_start},
     )

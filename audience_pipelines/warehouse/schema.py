@@ -100,15 +100,16 @@ do $$ begin
 end $$;
 create index if not exists sync_ledger_job_idx on {SCHEMA}.sync_ledger (sync, job_id) where job_id is not null;
 -- Finds members holding exactly the same identifiers (a platform keeps them as one person). Every checkpoint
--- inserts into it at a random place, so its key is a 64-bit hash (earlier versions indexed a 32-character md5,
--- twice the size and slower to compute). It stays a B-tree: a hash index took those inserts at a third of the
--- cost, but walks a bucket's whole overflow chain on each insert, so members sharing one set of identifiers
--- (bad data does that to thousands) made each checkpoint slower than the last. A build that briefly used that
--- hash index (sync_ledger_same_fields_idx) loses it here.
+-- inserts into it at a random place, so its key is one 64-bit hash of the fields seeded with the sync: 20 bytes
+-- an entry, where (sync, hash) took about 44, so more of it stays in memory as a ledger grows to millions.
+-- It is a B-tree: a hash index took those inserts at a third of the cost, but walks a bucket's whole overflow
+-- chain on each insert, so members sharing one set of identifiers (bad data does that to thousands) made each
+-- checkpoint slower than the last. Indexes of earlier versions (on an md5, on (sync, hash), a hash index) go.
 drop index if exists {SCHEMA}.sync_ledger_fields_idx;
+drop index if exists {SCHEMA}.sync_ledger_fields_hash_idx;
 drop index if exists {SCHEMA}.sync_ledger_same_fields_idx;
-create index if not exists sync_ledger_fields_hash_idx
-    on {SCHEMA}.sync_ledger (sync, hashtextextended(fields::text, 0));
+create index if not exists sync_ledger_identity_hash_idx
+    on {SCHEMA}.sync_ledger (hashtextextended(fields::text, hashtext(sync)));
 
 create table if not exists {SCHEMA}.sync_state (
     sync text primary key,

@@ -84,4 +84,4 @@ def test_the_lookup_of_leavers_sharing_identifiers_probes_the_index(visits: sa.E
     [(statement, parameters)] = statements
     with visits.connect() as conn:
         plan = "\n".join(conn.exec_driver_sql(f"explain {statement}", parameters).scalars())
-    assert "sync_ledger_fields_hash_idx" in plan, plan
+    assert "sync_ledger_identity_hash_idx" in plan, plan
