@@ -104,10 +104,9 @@ create index if not exists sync_ledger_job_idx on {SCHEMA}.sync_ledger (sync, jo
 -- an entry, where (sync, hash) took about 44, so more of it stays in memory as a ledger grows to millions.
 -- It is a B-tree: a hash index took those inserts at a third of the cost, but walks a bucket's whole overflow
 -- chain on each insert, so members sharing one set of identifiers (bad data does that to thousands) made each
--- checkpoint slower than the last. Indexes of earlier versions (on an md5, on (sync, hash), a hash index) go.
+-- checkpoint slower than the last. Indexes of earlier versions (on an md5, on (sync, hash)) go.
 drop index if exists {SCHEMA}.sync_ledger_fields_idx;
 drop index if exists {SCHEMA}.sync_ledger_fields_hash_idx;
-drop index if exists {SCHEMA}.sync_ledger_same_fields_idx;
 create index if not exists sync_ledger_identity_hash_idx
     on {SCHEMA}.sync_ledger (hashtextextended(fields::text, hashtext(sync)));
 
