@@ -171,11 +171,8 @@ def ledger_rows(
     """Ledger rows for the members the platform accepted (all but ``rejected``), with both fingerprints and
     whether the ledger held each already; ``fingerprints``, ``snapshot_fingerprints`` and ``held`` line up
     with ``members``."""
-    if rejected:
-        kept = [i for i, m in enumerate(members) if m.member_key not in rejected]
-        members = [members[i] for i in kept]
-        fingerprints = [fingerprints[i] for i in kept]
-        snapshot_fingerprints = [snapshot_fingerprints[i] for i in kept]
-        held = [held[i] for i in kept]
     keys = [m.member_key for m in members]
-    return LedgerRows(keys, [m.fields for m in members], fingerprints, snapshot_fingerprints, held)
+    rows = LedgerRows(keys, [m.fields for m in members], fingerprints, snapshot_fingerprints, held)
+    if not rejected:
+        return rows
+    return rows.take([i for i, key in enumerate(keys) if key not in rejected])

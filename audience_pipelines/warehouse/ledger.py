@@ -74,17 +74,20 @@ class LedgerRows:
     def __len__(self) -> int:
         return len(self.member_keys)
 
+    def take(self, positions: Sequence[int]) -> LedgerRows:
+        """The rows at ``positions``, every column alike."""
+        return LedgerRows(
+            [self.member_keys[i] for i in positions],
+            [self.fields[i] for i in positions],
+            [self.source_fingerprints[i] for i in positions],
+            [self.snapshot_fingerprints[i] for i in positions],
+            None if self.held is None else [self.held[i] for i in positions],
+        )
+
     def part(self, held: bool) -> LedgerRows:
         """The rows whose members the ledger holds already (``held``), or those it does not."""
         assert self.held is not None
-        kept = [i for i, flag in enumerate(self.held) if flag == held]
-        return LedgerRows(
-            [self.member_keys[i] for i in kept],
-            [self.fields[i] for i in kept],
-            [self.source_fingerprints[i] for i in kept],
-            [self.snapshot_fingerprints[i] for i in kept],
-            [held] * len(kept),
-        )
+        return self.take([i for i, flag in enumerate(self.held) if flag == held])
 
 
 #: The most pending members a plan names by key. A refresh that changes few members then looks those up instead
