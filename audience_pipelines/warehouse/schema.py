@@ -57,8 +57,11 @@ create table if not exists {SCHEMA}.diff_partitions (
 );
 
 -- One row per member and diff partition: materialize_diff replaces a partition's rows under a lock, so no key
--- is checked row by row. The partition index keeps one deduplicated key per diff and the member index is a hash
--- (no ordered inserts among the whole history's keys); earlier versions' two wide b-trees are dropped.
+-- is checked row by row. The partition index keeps one deduplicated key per diff. The member index is a b-tree
+-- on the key alone: a diff writes its changes in key order (they come out of a merge of two snapshots), so its
+-- inserts walk the index's leaves front to back, however much history it holds. The hash index used before put
+-- each insert on a random page, twice the size: at ten million members, diffs with 8 partitions kept took
+-- 12-22 s with it, 9-12 s with the b-tree. Earlier versions' wide b-tree, primary key and hash index are dropped.
 create table if not exists {SCHEMA}.membership_changes (
     audience text not null,
     partition_start timestamptz not null,
@@ -72,9 +75,10 @@ do $$ begin
     end if;
 end $$;
 drop index if exists {SCHEMA}.membership_changes_member_idx;
+drop index if exists {SCHEMA}.membership_changes_member_hash;
 create index if not exists membership_changes_partition_idx
     on {SCHEMA}.membership_changes (audience, partition_start);
-create index if not exists membership_changes_member_hash on {SCHEMA}.membership_changes using hash (member_key);
+create index if not exists membership_changes_member_key_idx on {SCHEMA}.membership_changes (member_key);
 
 create table if not exists {SCHEMA}.sync_ledger (
     sync text not null,

@@ -17,6 +17,7 @@ from audience_pipelines.warehouse import (
     prune_snapshots,
 )
 from audience_pipelines.warehouse.engine import psycopg2_url
+from audience_pipelines.warehouse.people import membership_changes_of
 from audience_pipelines.warehouse.snapshot_tables import partition_table
 from audience_pipelines_tests.warehouse.test_snapshots_and_diffs import (
     changes,
@@ -226,3 +227,56 @@ def test_member_keys_written_by_an_earlier_version_compare_byte_by_byte_after_th
         assert conn.execute(sa.text(f"select member_key from {SCHEMA}.sync_ledger where sync = 's'")).scalar() == "u1"
         history = conn.execute(sa.text(f"select count(*) from {SCHEMA}.membership_history")).scalar_one()
     assert history > 0
+
+
+def test_history_lookups_probe_the_member_key_btree_that_replaces_the_earlier_hash_index(visits):
+    """find-user (and event ids) look members up across the whole membership history. An install made by the
+    previous version has a hash index there; the upgrade swaps it for the b-tree, and the lookup probes it."""
+    audience = one_day_audience()
+    snapshot(visits, audience, 2)
+    snapshot(visits, audience, 3)
+    materialize_diff(visits, audience.name, ref(3), ref(2))  # u3 entered, u2 and u4 exited
+    with visits.begin() as conn:
+        conn.execute(sa.text(f"drop index {SCHEMA}.membership_changes_member_key_idx"))
+        conn.execute(
+            sa.text(
+                f"create index membership_changes_member_hash on {SCHEMA}.membership_changes using hash (member_key)"
+            )
+        )
+        conn.execute(  # enough history that reading all of it would show in the plan
+            sa.text(
+                f"""insert into {SCHEMA}.membership_changes
+                    select :audience, :start, 'o' || g, 'entered' from generate_series(1, 5000) g"""
+            ),
+            {"audience": audience.name, "start": day(1)},
+        )
+    ensure_schema(visits)
+    with visits.begin() as conn:
+        conn.execute(sa.text(f"analyze {SCHEMA}.membership_changes"))
+        indexes = set(
+            conn.execute(
+                sa.text("select indexname from pg_indexes where schemaname = :s and tablename = 'membership_changes'"),
+                {"s": SCHEMA},
+            ).scalars()
+        )
+    assert "membership_changes_member_hash" not in indexes and "membership_changes_member_key_idx" in indexes
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "membership_changes c" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(visits, "before_cursor_execute", capture)
+    try:
+        with visits.connect() as conn:
+            found = membership_changes_of(conn, ["u2", "u3"], [audience.name])
+    finally:
+        sa.event.remove(visits, "before_cursor_execute", capture)
+    assert [(c.member_key, c.change, c.partition_key) for c in found] == [
+        ("u2", "exited", "2026-03-03"),
+        ("u3", "entered", "2026-03-03"),
+    ]
+    [(statement, parameters)] = statements
+    with visits.connect() as conn:
+        plan = "\n".join(conn.exec_driver_sql(f"explain {statement}", parameters).scalars())
+    assert "membership_changes_member_key_idx" in plan, plan
