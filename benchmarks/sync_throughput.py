@@ -181,7 +181,7 @@ def main() -> None:
     last_tenth, first_tenth = first.flatness()
     refresh = sorted(refreshes, key=lambda r: r.seconds)[len(refreshes) // 2]  # the median (CHURN_DAYS is odd)
     print_table(
-        f"First sync to a signed webhook on loopback (batches of {BATCH}), then a 1% churn refresh",
+        f"First sync to a signed webhook on loopback (batches of {BATCH}), then {CHURN_DAYS} refreshes of 1% churn",
         ["run", "members", "seconds", "members/s", "peak RSS MiB"],
         [
             ["pipeline (small)", f"{small_sync.accepted:,}", f"{small_sync.seconds:.1f}",
