@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from audience_pipelines.warehouse import SCHEMA
 from audience_pipelines.warehouse.ledger import LedgerRows, held_by_another, newest_snapshot, record_held
+from audience_pipelines_tests.warehouse.plans import run_and_explain
 from audience_pipelines_tests.warehouse.test_snapshots_and_diffs import one_day_audience, snapshot
 from audience_pipelines_tests.warehouse.test_snapshots_and_diffs import visits as visits  # the fixture
 
@@ -62,26 +63,17 @@ def test_the_lookup_of_leavers_sharing_identifiers_probes_the_index(visits: sa.E
     """The lookup runs for every page of leavers; without its index it would read the sync's whole ledger."""
     audience = one_day_audience()
     snapshot(visits, audience, 2)  # u1, u2 and u4 are members
-    statements: list[tuple[str, object]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
-        if "o.fields = r.fields" in statement:
-            statements.append((statement, parameters))
-
     others = {f"v{n}": f"v{n}" for n in range(5000)}  # enough of a ledger that reading it all would show
     with visits.begin() as conn:
         record_held(
             conn, "s", rows({"u1": "x", "u2": "x", "u3": "y", **others}, None), status="sent", partition_key="p"
         )
         conn.execute(sa.text(f"analyze {SCHEMA}.sync_ledger"))
-    sa.event.listen(visits, "before_cursor_execute", capture)
-    try:
+
+    def lookup() -> set[str]:
         with visits.begin() as conn:
-            shared = held_by_another(conn, "s", newest_snapshot(conn, audience.name), ["u1", "u3"])
-    finally:
-        sa.event.remove(visits, "before_cursor_execute", capture)
+            return held_by_another(conn, "s", newest_snapshot(conn, audience.name), ["u1", "u3"])
+
+    shared, plan = run_and_explain(visits, "o.fields = r.fields", lookup)
     assert shared == {"u1"}, "u1's identifiers are held by u2, who stays; nobody else holds u3's"
-    [(statement, parameters)] = statements
-    with visits.connect() as conn:
-        plan = "\n".join(conn.exec_driver_sql(f"explain {statement}", parameters).scalars())
     assert "sync_ledger_identity_hash_idx" in plan, plan

@@ -17,8 +17,9 @@ from audience_pipelines.warehouse import (
     prune_snapshots,
 )
 from audience_pipelines.warehouse.engine import psycopg2_url
-from audience_pipelines.warehouse.people import membership_changes_of
+from audience_pipelines.warehouse.people import Change, membership_changes_of
 from audience_pipelines.warehouse.snapshot_tables import partition_table
+from audience_pipelines_tests.warehouse.plans import run_and_explain
 from audience_pipelines_tests.warehouse.test_snapshots_and_diffs import (
     changes,
     day,
@@ -260,23 +261,14 @@ def test_history_lookups_probe_the_member_key_btree_that_replaces_the_earlier_ha
             ).scalars()
         )
     assert "membership_changes_member_hash" not in indexes and "membership_changes_member_key_idx" in indexes
-    statements: list[tuple[str, object]] = []
 
-    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
-        if "membership_changes c" in statement:
-            statements.append((statement, parameters))
-
-    sa.event.listen(visits, "before_cursor_execute", capture)
-    try:
+    def lookup() -> list[Change]:
         with visits.connect() as conn:
-            found = membership_changes_of(conn, ["u2", "u3"], [audience.name])
-    finally:
-        sa.event.remove(visits, "before_cursor_execute", capture)
+            return membership_changes_of(conn, ["u2", "u3"], [audience.name])
+
+    found, plan = run_and_explain(visits, "membership_changes c", lookup)
     assert [(c.member_key, c.change, c.partition_key) for c in found] == [
         ("u2", "exited", "2026-03-03"),
         ("u3", "entered", "2026-03-03"),
     ]
-    [(statement, parameters)] = statements
-    with visits.connect() as conn:
-        plan = "\n".join(conn.exec_driver_sql(f"explain {statement}", parameters).scalars())
     assert "membership_changes_member_key_idx" in plan, plan
